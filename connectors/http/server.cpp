@@ -1,0 +1,553 @@
+// The HTTP server: an acceptor plus one Session per connection, each on its own
+// strand, in the shape of Beast's advanced_server example. A Session reads the
+// header first so an oversized body can be refused (413) before it is buffered.
+#include "connectors/http/server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace http::server {
+
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  }
+  return true;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+util::Result<std::string> DecodeComponent(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) {
+        return util::Status::InvalidArgument("truncated %-escape at offset " + std::to_string(i));
+      }
+      int hi = HexValue(in[i + 1]);
+      int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return util::Status::InvalidArgument("bad %-escape at offset " + std::to_string(i));
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Headers
+
+void Headers::Add(std::string name, std::string value) {
+  fields_.emplace_back(std::move(name), std::move(value));
+}
+
+void Headers::Set(std::string name, std::string value) {
+  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+                               [&](const auto& f) { return EqualsIgnoreCase(f.first, name); }),
+                fields_.end());
+  Add(std::move(name), std::move(value));
+}
+
+std::string Headers::Get(std::string_view name) const {
+  for (const auto& f : fields_) {
+    if (EqualsIgnoreCase(f.first, name)) return f.second;
+  }
+  return "";
+}
+
+bool Headers::Has(std::string_view name) const {
+  for (const auto& f : fields_) {
+    if (EqualsIgnoreCase(f.first, name)) return true;
+  }
+  return false;
+}
+
+Response Response::Text(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.headers.Set("Content-Type", "text/plain; charset=utf-8");
+  r.body = std::move(body);
+  return r;
+}
+
+Response Response::Json(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.headers.Set("Content-Type", "application/json; charset=utf-8");
+  r.body = std::move(body);
+  return r;
+}
+
+util::Result<std::vector<std::pair<std::string, std::string>>> ParseUrlEncoded(
+    std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!text.empty()) {
+    size_t amp = text.find('&');
+    std::string_view part = text.substr(0, amp);
+    text = amp == std::string_view::npos ? std::string_view() : text.substr(amp + 1);
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    auto name = DecodeComponent(part.substr(0, eq));
+    if (!name.ok()) return name.status();
+    std::string value;
+    if (eq != std::string_view::npos) {
+      auto v = DecodeComponent(part.substr(eq + 1));
+      if (!v.ok()) return v.status();
+      value = std::move(*v);
+    }
+    out.emplace_back(std::move(*name), std::move(value));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- Router
+
+void Router::Add(std::string method, std::string path, Handler handler) {
+  routes_.push_back({std::move(method), std::move(path), false, std::move(handler)});
+}
+
+void Router::AddPrefix(std::string method, std::string prefix, Handler handler) {
+  routes_.push_back({std::move(method), std::move(prefix), true, std::move(handler)});
+}
+
+Response Router::Route(const Request& request) const {
+  // Pick the best path first (exact, else longest prefix), then the method:
+  // that order is what lets us answer 405 rather than 404.
+  const std::string* best_path = nullptr;
+  bool best_exact = false;
+  for (const auto& e : routes_) {
+    if (!e.prefix && e.path == request.path) {
+      best_path = &e.path;
+      best_exact = true;
+      break;
+    }
+  }
+  if (!best_exact) {
+    for (const auto& e : routes_) {
+      if (e.prefix && request.path.compare(0, e.path.size(), e.path) == 0 &&
+          (!best_path || e.path.size() > best_path->size())) {
+        best_path = &e.path;
+      }
+    }
+  }
+  if (!best_path) return Response::Text(404, "not found\n");
+
+  std::string allow;
+  for (const auto& e : routes_) {
+    if (e.prefix == best_exact || e.path != *best_path) continue;
+    if (e.method == request.method) return e.handler(request);
+    if (!allow.empty()) allow += ", ";
+    allow += e.method;
+  }
+  Response r = Response::Text(405, "method not allowed\n");
+  r.headers.Set("Allow", allow);
+  return r;
+}
+
+Handler Router::AsHandler() const {
+  return [this](const Request& r) { return Route(r); };
+}
+
+// ---------------------------------------------------------------- StaticFiles
+
+namespace {
+
+std::string ContentTypeFor(std::string_view path) {
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {".html", "text/html; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+      {".js", "application/javascript"},     {".json", "application/json"},
+      {".svg", "image/svg+xml"},             {".png", "image/png"},
+      {".ico", "image/x-icon"},              {".txt", "text/plain; charset=utf-8"},
+  };
+  for (const auto& [ext, type] : kTypes) {
+    std::string_view e(ext);
+    if (path.size() >= e.size() && path.substr(path.size() - e.size()) == e) return type;
+  }
+  return "application/octet-stream";
+}
+
+// True when every segment of `rel` is a plain name: no "..", no hidden files,
+// no empty segments. That keeps requests inside the root directory.
+bool SafeRelativePath(std::string_view rel) {
+  if (rel.empty()) return false;
+  size_t start = 0;
+  while (start <= rel.size()) {
+    size_t slash = rel.find('/', start);
+    std::string_view seg = rel.substr(start, slash == std::string_view::npos ? rel.npos
+                                                                              : slash - start);
+    if (seg.empty() || seg[0] == '.' || seg.find('\\') != seg.npos ||
+        seg.find('%') != seg.npos)
+      return false;
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+Handler StaticFiles(std::string prefix, std::string root) {
+  return [prefix = std::move(prefix), root = std::move(root)](const Request& r) {
+    std::string rel = r.path.substr(std::min(prefix.size(), r.path.size()));
+    if (rel.empty() || rel.back() == '/') rel += "index.html";
+    if (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
+    if (!SafeRelativePath(rel)) return Response::Text(404, "not found\n");
+    std::string full = root + "/" + rel;
+    std::ifstream in(full, std::ios::binary);
+    if (!in) return Response::Text(404, "not found\n");
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    if (in.bad()) return Response::Text(404, "not found\n");
+    Response res;
+    res.status = 200;
+    res.headers.Set("Content-Type", ContentTypeFor(rel));
+    res.body = buf.str();
+    return res;
+  };
+}
+
+// ---------------------------------------------------------------- Server
+
+namespace {
+
+class Session;
+
+// State shared by the server and its sessions; sessions keep it alive.
+struct Shared {
+  ServerOptions options;
+  Handler handler;
+  std::mutex mu;
+  std::condition_variable drained;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  bool stopping = false;
+  std::atomic<uint64_t> served{0};
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
+      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+
+  ~Session() {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->sessions.erase(this);
+    if (shared_->sessions.empty()) shared_->drained.notify_all();
+  }
+
+  void Run() {
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      shared_->sessions[this] = weak_from_this();
+    }
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
+  }
+
+  // Called from Server::Stop(): an idle connection closes now, a busy one after
+  // its current answer.
+  void BeginStop() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->stopping_ = true;
+      if (self->idle_ && self->buffer_.size() == 0) {
+        beast::error_code ec;
+        self->stream_.socket().cancel(ec);
+      }
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    if (stopping_ || shared_->stopping) stopping_ = true;
+    if (stopping_ && buffer_.size() == 0) return Close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
+    parser_->body_limit(shared_->options.max_body_bytes);
+    idle_ = true;
+    stream_.expires_after(shared_->options.header_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, std::size_t) {
+    idle_ = false;
+    if (ec == bhttp::error::header_limit) return SendError(431, "header too large\n");
+    // Beast checks an announced Content-Length against the limit while parsing
+    // the header, so an oversized body shows up here already.
+    if (ec == bhttp::error::body_limit) return SendError(413, "request body too large\n");
+    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      return SendError(400, "bad request: " + ec.message() + "\n");
+    }
+    if (ec) return Close();  // EOF, timeout, reset, cancelled by Stop()
+
+    // Refuse an announced oversized body before reading any of it.
+    auto length = parser_->content_length();
+    if (length && *length > shared_->options.max_body_bytes) {
+      return SendError(413, "request body too large\n");
+    }
+    stream_.expires_after(shared_->options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+  }
+
+  void OnBody(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::body_limit) return SendError(413, "request body too large\n");
+    if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      return SendError(400, "bad request: " + ec.message() + "\n");
+    }
+    if (ec) return Close();
+
+    auto& msg = parser_->get();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    size_t q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    for (const auto& f : msg) {
+      req.headers.Add(std::string(f.name_string()), std::string(f.value()));
+    }
+    req.body = std::move(msg.body());
+    beast::error_code rec;
+    auto remote = stream_.socket().remote_endpoint(rec);
+    if (!rec) req.remote_address = remote.address().to_string() + ":" + std::to_string(remote.port());
+
+    Response res;
+    try {
+      res = shared_->handler(req);
+    } catch (const std::exception&) {
+      // A handler must not throw; answer 500 so the sender retries later.
+      res = Response::Text(500, "internal error\n");
+    }
+    bool keep_alive = msg.keep_alive() && !stopping_ && !shared_->stopping;
+    Write(res, keep_alive, msg.version());
+  }
+
+  void Write(const Response& r, bool keep_alive, unsigned version) {
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    res->version(version);
+    res->result(static_cast<unsigned>(r.status));
+    res->set(bhttp::field::server, shared_->options.server_name);
+    for (const auto& [name, value] : r.headers.fields()) res->insert(name, value);
+    res->body() = r.body;
+    res->keep_alive(keep_alive);
+    res->prepare_payload();
+    res_ = res;
+    stream_.expires_after(shared_->options.read_timeout);
+    bhttp::async_write(stream_, *res,
+                       beast::bind_front_handler(&Session::OnWrite, shared_from_this(),
+                                                 !keep_alive));
+  }
+
+  void OnWrite(bool close, beast::error_code ec, std::size_t) {
+    shared_->served.fetch_add(1, std::memory_order_relaxed);
+    res_.reset();
+    if (ec) return Close();
+    if (close) return LingeringClose();
+    ReadHeader();
+  }
+
+  // An error answer closes the connection: the rest of the request is unread.
+  void SendError(int status, std::string body) {
+    Write(Response::Text(status, std::move(body)), false, 11);
+  }
+
+  // After an early answer (413, 400) part of the request may still be in
+  // flight. Closing at once would make the kernel send RST, which can destroy
+  // our answer before the client reads it; so shut down our side and drain
+  // the client's for a moment first (as nginx's lingering_close does).
+  void LingeringClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Close();
+    stream_.expires_after(std::chrono::seconds(2));
+    Drain();
+  }
+
+  void Drain() {
+    stream_.async_read_some(net::buffer(drain_buf_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->Close();
+                              self->Drain();
+                            });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<Shared> shared_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<void> res_;
+  char drain_buf_[4096];
+  bool idle_ = false;
+  bool stopping_ = false;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  Listener(net::io_context& ioc, tcp::acceptor acceptor, std::shared_ptr<Shared> shared)
+      : ioc_(ioc), acceptor_(std::move(acceptor)), shared_(std::move(shared)) {}
+
+  void Run() { Accept(); }
+
+  void Close() {
+    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ec;
+      self->acceptor_.close(ec);
+    });
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(ioc_),
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+  }
+
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      bool stopping;
+      {
+        std::lock_guard<std::mutex> lock(shared_->mu);
+        stopping = shared_->stopping;
+      }
+      if (stopping) return;
+      std::make_shared<Session>(std::move(socket), shared_)->Run();
+    }
+    // Other errors (EMFILE...) affect one connection only: keep accepting.
+    Accept();
+  }
+
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  std::shared_ptr<Shared> shared_;
+};
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions options, Handler handler) : shared_(std::make_shared<Shared>()) {
+    shared_->options = std::move(options);
+    shared_->handler = std::move(handler);
+  }
+
+  util::Status Start() {
+    if (started_) return util::Status::Internal("http server: already started");
+    const auto& opt = shared_->options;
+    std::string where = opt.host + ":" + std::to_string(opt.port);
+    beast::error_code ec;
+    tcp::resolver resolver(ioc_);
+    auto results = resolver.resolve(opt.host, std::to_string(opt.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty()) {
+      return util::Status::InvalidArgument("http server: cannot resolve " + where + ": " +
+                                           ec.message());
+    }
+    tcp::endpoint endpoint = results.begin()->endpoint();
+    tcp::acceptor acceptor(net::make_strand(ioc_));
+    if (acceptor.open(endpoint.protocol(), ec) ||
+        acceptor.set_option(net::socket_base::reuse_address(true), ec) ||
+        acceptor.bind(endpoint, ec) || acceptor.listen(net::socket_base::max_listen_connections, ec)) {
+      return util::Status::IOError("http server: listen on " + where + ": " + ec.message());
+    }
+    port_ = acceptor.local_endpoint(ec).port();
+    listener_ = std::make_shared<Listener>(ioc_, std::move(acceptor), shared_);
+    listener_->Run();
+    int n = std::max(1, opt.threads);
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    started_ = true;
+    return util::Status::OK();
+  }
+
+  void Stop() {
+    if (!started_ || stopped_) return;
+    stopped_ = true;
+    listener_->Close();
+    std::vector<std::shared_ptr<Session>> live;
+    std::unique_lock<std::mutex> lock(shared_->mu);
+    shared_->stopping = true;
+    for (auto& [ptr, weak] : shared_->sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+    lock.unlock();
+    for (auto& s : live) s->BeginStop();
+    live.clear();  // drop our references so finished sessions can go
+    lock.lock();
+    shared_->drained.wait_for(lock, shared_->options.drain_timeout,
+                              [&] { return shared_->sessions.empty(); });
+    lock.unlock();
+    // Whatever is still running past the drain time is abandoned.
+    ioc_.stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+    listener_.reset();
+  }
+
+  uint16_t port() const { return port_; }
+  uint64_t served() const { return shared_->served.load(); }
+
+ private:
+  std::shared_ptr<Shared> shared_;
+  net::io_context ioc_;
+  std::shared_ptr<Listener> listener_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+Server::~Server() { Stop(); }
+util::Status Server::Start() { return impl_->Start(); }
+uint16_t Server::port() const { return impl_->port(); }
+void Server::Stop() { impl_->Stop(); }
+uint64_t Server::requests_served() const { return impl_->served(); }
+
+}  // namespace http::server
