@@ -1,0 +1,171 @@
+#include "bot/store/migrations.h"
+
+#include <ctime>
+#include <string>
+
+namespace deskbot::sqlite {
+namespace {
+
+// Times are Unix seconds (INTEGER); booleans 0/1 with a CHECK; enums as their
+// stable names (types.cpp) with a CHECK, so a row read back always parses.
+constexpr const char* kInitialSchema = R"sql(
+CREATE TABLE schema_migrations (
+  version    INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL,
+  applied_at INTEGER NOT NULL
+);
+
+CREATE TABLE tickets (
+  id              INTEGER PRIMARY KEY,
+  source          TEXT NOT NULL CHECK (source <> ''),
+  external_id     TEXT NOT NULL CHECK (external_id <> ''),
+  subject         TEXT NOT NULL DEFAULT '',
+  status          TEXT NOT NULL DEFAULT '',
+  resolved        INTEGER NOT NULL DEFAULT 0 CHECK (resolved IN (0, 1)),
+  requester_name  TEXT NOT NULL DEFAULT '',
+  requester_email TEXT NOT NULL DEFAULT '',
+  tags_json       TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(tags_json)),
+  created_at      INTEGER NOT NULL DEFAULT 0,
+  updated_at      INTEGER NOT NULL DEFAULT 0,
+  resolved_at     INTEGER NOT NULL DEFAULT 0,
+  imported_at     INTEGER NOT NULL,
+  UNIQUE (source, external_id)
+);
+
+-- A ticket's conversation; replaced whole when the ticket is imported again.
+CREATE TABLE messages (
+  id           INTEGER PRIMARY KEY,
+  ticket_id    INTEGER NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
+  position     INTEGER NOT NULL,
+  external_id  TEXT NOT NULL DEFAULT '',
+  role         TEXT NOT NULL CHECK (role IN ('requester', 'agent', 'system')),
+  is_public    INTEGER NOT NULL CHECK (is_public IN (0, 1)),
+  author       TEXT NOT NULL DEFAULT '',
+  body         TEXT NOT NULL,
+  content_type TEXT NOT NULL DEFAULT 'text/plain',
+  created_at   INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (ticket_id, position)
+);
+
+-- Harvest cursors: where the next harvest of a source starts.
+CREATE TABLE cursors (
+  source     TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE dataset_snapshots (
+  id           INTEGER PRIMARY KEY,
+  content_hash TEXT NOT NULL,
+  train_pairs  INTEGER NOT NULL DEFAULT 0,
+  valid_pairs  INTEGER NOT NULL DEFAULT 0,
+  report_json  TEXT NOT NULL DEFAULT '{}',
+  created_at   INTEGER NOT NULL
+);
+
+-- Training pairs. Harvested ones are rebuilt by each `dataset build` (and
+-- point at the snapshot that made them); approved/edited ones come from
+-- agents in chat and are kept.
+CREATE TABLE pairs (
+  id                 INTEGER PRIMARY KEY,
+  source             TEXT NOT NULL DEFAULT '',
+  ticket_external_id TEXT NOT NULL DEFAULT '',
+  question           TEXT NOT NULL,
+  answer             TEXT NOT NULL,
+  origin             TEXT NOT NULL CHECK (origin IN ('harvested', 'approved', 'edited')),
+  weight             REAL NOT NULL DEFAULT 1.0,
+  split              TEXT NOT NULL DEFAULT 'train' CHECK (split IN ('train', 'valid')),
+  created_at         INTEGER NOT NULL DEFAULT 0,
+  snapshot_id        INTEGER REFERENCES dataset_snapshots(id)
+);
+CREATE INDEX pairs_by_origin ON pairs(origin);
+
+CREATE TABLE preference_pairs (
+  id         INTEGER PRIMARY KEY,
+  question   TEXT NOT NULL,
+  preferred  TEXT NOT NULL,
+  rejected   TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+
+CREATE TABLE model_versions (
+  id           INTEGER PRIMARY KEY,
+  backend      TEXT NOT NULL,
+  snapshot_id  INTEGER REFERENCES dataset_snapshots(id),
+  state        TEXT NOT NULL CHECK (state IN ('candidate', 'promoted', 'retired', 'failed')),
+  path         TEXT NOT NULL DEFAULT '',
+  checksum     TEXT NOT NULL DEFAULT '',
+  remote_id    TEXT NOT NULL DEFAULT '',
+  metrics_json TEXT NOT NULL DEFAULT '{}',
+  note         TEXT NOT NULL DEFAULT '',
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+-- At most one promoted version, enforced by the database itself.
+CREATE UNIQUE INDEX model_versions_one_promoted ON model_versions(state) WHERE state = 'promoted';
+
+CREATE TABLE audit_log (
+  id     INTEGER PRIMARY KEY,
+  actor  TEXT NOT NULL,
+  action TEXT NOT NULL,
+  detail TEXT NOT NULL DEFAULT '',
+  at     INTEGER NOT NULL
+);
+)sql";
+
+// Later migrations (inbox, outbox, questions, suggestions, verdicts for the
+// chat service) are appended here as {2, "...", R"sql(...)sql"}.
+constexpr Migration kMigrations[] = {
+    {1, "tickets, messages, cursors, pairs, snapshots, model registry, audit log", kInitialSchema},
+};
+
+util::Status Apply(sqlite3* db, const Migration& m) {
+  const std::string what = "schema migration " + std::to_string(m.version) + " (" + m.name + ")";
+  Transaction tx(db, Transaction::Kind::kWrite);
+  DESK_RETURN_IF_ERROR(tx.status().WithContext(what));
+  // Another process may have migrated while we waited for the write lock.
+  auto current = UserVersion(db);
+  if (!current.ok()) return current.status();
+  if (*current >= m.version) return util::Status::OK();
+  DESK_RETURN_IF_ERROR(Exec(db, m.sql, what));
+  Stmt record(db, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)");
+  record.Bind(1, m.version).Bind(2, m.name).Bind(3, static_cast<std::int64_t>(std::time(nullptr)));
+  DESK_RETURN_IF_ERROR(record.Run().WithContext(what));
+  // user_version lives in the database header, which is journaled: it
+  // changes together with the schema or not at all.
+  std::string set_version = "PRAGMA user_version = " + std::to_string(m.version);
+  DESK_RETURN_IF_ERROR(Exec(db, set_version.c_str(), what));
+  return tx.Commit().WithContext(what);
+}
+
+}  // namespace
+
+std::span<const Migration> Migrations() { return kMigrations; }
+
+util::Result<int> UserVersion(sqlite3* db) {
+  Stmt q(db, "PRAGMA user_version");
+  if (!q.Step()) {
+    if (!q.status().ok()) return q.status();
+    return util::Status::Internal("PRAGMA user_version returned nothing");
+  }
+  return static_cast<int>(q.Int(0));
+}
+
+util::Status Migrate(sqlite3* db, const std::string& path) {
+  auto version = UserVersion(db);
+  if (!version.ok()) return version.status();
+  const int latest = Migrations().back().version;
+  if (*version > latest) {
+    return util::Status::InvalidArgument(
+        "store " + path + " has schema version " + std::to_string(*version) +
+        ", newer than the " + std::to_string(latest) +
+        " this deskbot knows; refusing to open it (upgrade deskbot, or restore a backup)");
+  }
+  for (const Migration& m : Migrations()) {
+    if (m.version <= *version) continue;
+    DESK_RETURN_IF_ERROR(Apply(db, m));
+  }
+  return util::Status::OK();
+}
+
+}  // namespace deskbot::sqlite

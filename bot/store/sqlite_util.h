@@ -1,0 +1,81 @@
+// Thin RAII helpers over the SQLite C API, private to bot/store (this header
+// includes sqlite3.h, so no public header may include it).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "connectors/util/status.h"
+
+namespace deskbot::sqlite {
+
+// The Status for an SQLite error code, with `what` (the operation) first.
+// Corrupt or non-database files become kCorruption, a locked database
+// kUnavailable (try again), a violated constraint kInvalidArgument.
+util::Status Error(sqlite3* db, int rc, const std::string& what);
+
+// Runs SQL text with no results (may hold several statements).
+util::Status Exec(sqlite3* db, const char* sql, const std::string& what);
+
+// One prepared statement. Bind with 1-based indexes, then Step() until it
+// returns false; an error is kept in status().
+class Stmt {
+ public:
+  Stmt(sqlite3* db, std::string_view sql);
+  ~Stmt();
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& Bind(int i, std::int64_t v);
+  Stmt& Bind(int i, int v) { return Bind(i, static_cast<std::int64_t>(v)); }
+  Stmt& Bind(int i, double v);
+  Stmt& Bind(int i, std::string_view v);
+  Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
+  Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  Stmt& BindNull(int i);
+  // NULL when 0: for optional foreign keys.
+  Stmt& BindIdOrNull(int i, std::int64_t id);
+
+  // Advances to the next row: true when a row is there, false when done or on
+  // error (see status()).
+  bool Step();
+  // Runs a statement that returns no rows.
+  util::Status Run();
+  void Reset();
+
+  std::int64_t Int(int col) const;
+  double Double(int col) const;
+  std::string Text(int col) const;
+  bool IsNull(int col) const;
+
+  const util::Status& status() const { return status_; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  std::string sql_head_;  // for error messages: the start of the statement
+  util::Status status_;
+};
+
+// A transaction on one connection. BEGIN IMMEDIATE for writes takes the write
+// lock up front, so two processes never deadlock upgrading a read lock; the
+// destructor rolls back unless Commit() succeeded.
+class Transaction {
+ public:
+  enum class Kind { kRead, kWrite };
+  Transaction(sqlite3* db, Kind kind);
+  ~Transaction();
+  const util::Status& status() const { return status_; }
+  util::Status Commit();
+
+ private:
+  sqlite3* db_;
+  bool open_ = false;
+  util::Status status_;
+};
+
+}  // namespace deskbot::sqlite

@@ -1,0 +1,558 @@
+#include "bot/store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "bot/store/open.h"
+#include "tests/unit/store/temp_dir.h"
+
+using deskbot::testing::TempDir;
+namespace fs = std::filesystem;
+
+namespace deskbot {
+namespace {
+
+Ticket MakeTicket(const std::string& id, int messages = 2, const std::string& subject = "VPN drops") {
+  Ticket t;
+  t.external_id = id;
+  t.subject = subject;
+  t.status = "resolved";
+  t.resolved = true;
+  t.requester_name = "Maria Lopez";
+  t.requester_email = "maria@example.com";
+  t.tags = {"vpn", "network"};
+  t.created_at = 1772442840;
+  t.updated_at = 1772451600;
+  t.resolved_at = 1772451600;
+  for (int i = 0; i < messages; ++i) {
+    Message m;
+    m.external_id = std::to_string(i + 1);
+    m.role = i == 0 ? Role::kRequester : Role::kAgent;
+    m.is_public = i != 1;
+    m.author = i == 0 ? "maria@example.com" : "agent@example.com";
+    m.body = "body " + std::to_string(i) + " of " + id;
+    m.content_type = i == 0 ? "text/html" : "text/plain";
+    m.created_at = 1772442840 + i;
+    t.messages.push_back(m);
+  }
+  return t;
+}
+
+std::unique_ptr<SqliteStore> OpenOrDie(const std::string& path) {
+  auto store = SqliteStore::Open(path);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+// Runs SQL on the file directly, as another program would.
+void RawExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  INFO(msg);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+std::int64_t RawCount(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  std::int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+TEST_CASE("store: migrations numbered 1..N in order", "[store]") {
+  // Migrate() relies on this: user_version == number of migrations applied.
+  auto store = OpenOrDie(":memory:");
+  CHECK(SqliteStore::LatestSchemaVersion() >= 1);
+  CHECK(*store->SchemaVersion() == SqliteStore::LatestSchemaVersion());
+}
+
+TEST_CASE("store: creates the schema on an empty file and re-opens it", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  {
+    auto store = OpenOrDie(path);
+    CHECK(*store->SchemaVersion() == SqliteStore::LatestSchemaVersion());
+    Ticket t = MakeTicket("HD-1");
+    REQUIRE(store->UpsertTickets("export", std::span(&t, 1), "c1").ok());
+  }
+  CHECK(RawCount(path, "SELECT count(*) FROM schema_migrations") ==
+        SqliteStore::LatestSchemaVersion());
+  CHECK(RawCount(path, "PRAGMA user_version") == SqliteStore::LatestSchemaVersion());
+  {
+    auto store = OpenOrDie(path);  // no migration runs again, data is kept
+    CHECK(*store->SchemaVersion() == SqliteStore::LatestSchemaVersion());
+    CHECK(*store->CountTickets() == 1);
+    CHECK(store->GetCursor("export")->value() == "c1");
+  }
+  CHECK(RawCount(path, "SELECT count(*) FROM schema_migrations") ==
+        SqliteStore::LatestSchemaVersion());
+}
+
+TEST_CASE("store: WAL, foreign keys and synchronous=NORMAL are on", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  auto store = OpenOrDie(path);
+  // journal_mode is persistent in the file; the others are per connection,
+  // so check them through a constraint the store must enforce.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+
+  ModelVersion v;
+  v.snapshot_id = 12345;  // no such snapshot: the foreign key must refuse it
+  auto added = store->AddModelVersion(v);
+  REQUIRE_FALSE(added.ok());
+  CHECK(added.status().message().find("FOREIGN KEY") != std::string::npos);
+}
+
+TEST_CASE("store: upsert is idempotent and replaces messages in place", "[store]") {
+  auto store = OpenOrDie(":memory:");
+  std::vector<Ticket> page = {MakeTicket("HD-1", 3), MakeTicket("HD-2", 2)};
+  REQUIRE(store->UpsertTickets("export", page, std::nullopt).ok());
+  REQUIRE(store->UpsertTickets("export", page, std::nullopt).ok());
+  CHECK(*store->CountTickets() == 2);
+
+  auto first = store->GetTicket("export", "HD-1");
+  REQUIRE(first.ok());
+  REQUIRE(first->has_value());
+  const Ticket& t = **first;
+  CHECK(t.id > 0);
+  CHECK(t.source == "export");
+  CHECK(t.subject == "VPN drops");
+  CHECK(t.resolved);
+  CHECK(t.requester_email == "maria@example.com");
+  CHECK(t.tags == std::vector<std::string>{"vpn", "network"});
+  CHECK(t.created_at == 1772442840);
+  CHECK(t.resolved_at == 1772451600);
+  REQUIRE(t.messages.size() == 3);
+  CHECK(t.messages[0].role == Role::kRequester);
+  CHECK(t.messages[0].content_type == "text/html");
+  CHECK(t.messages[1].is_public == false);
+  CHECK(t.messages[2].body == "body 2 of HD-1");
+  CHECK(t.messages[2].external_id == "3");
+
+  // The ticket changed in the help desk: same row, new fields, new messages.
+  Ticket changed = MakeTicket("HD-1", 1, "VPN drops (solved)");
+  changed.messages[0].body = "only one now";
+  REQUIRE(store->UpsertTickets("export", std::span(&changed, 1), std::nullopt).ok());
+  auto again = store->GetTicket("export", "HD-1");
+  REQUIRE(again->has_value());
+  CHECK((*again)->id == t.id);
+  CHECK((*again)->subject == "VPN drops (solved)");
+  REQUIRE((*again)->messages.size() == 1);
+  CHECK((*again)->messages[0].body == "only one now");
+  CHECK(*store->CountTickets() == 2);
+
+  // Same external id in another source is another ticket.
+  REQUIRE(store->UpsertTickets("rt", std::span(&changed, 1), std::nullopt).ok());
+  CHECK(*store->CountTickets() == 3);
+  CHECK_FALSE(store->GetTicket("rt", "HD-404")->has_value());
+}
+
+TEST_CASE("store: the cursor is committed with the tickets", "[store]") {
+  auto store = OpenOrDie(":memory:");
+  CHECK_FALSE(store->GetCursor("export")->has_value());
+  std::vector<Ticket> page = {MakeTicket("HD-1")};
+  REQUIRE(store->UpsertTickets("export", page, "page-1").ok());
+  CHECK(store->GetCursor("export")->value() == "page-1");
+  // No cursor given: the stored one stays.
+  REQUIRE(store->UpsertTickets("export", page, std::nullopt).ok());
+  CHECK(store->GetCursor("export")->value() == "page-1");
+  // An empty page may still move the cursor.
+  REQUIRE(store->UpsertTickets("export", {}, "page-2").ok());
+  CHECK(store->GetCursor("export")->value() == "page-2");
+  CHECK_FALSE(store->GetCursor("other")->has_value());
+}
+
+TEST_CASE("store: a failed page leaves nothing half-written", "[store]") {
+  auto store = OpenOrDie(":memory:");
+  Ticket original = MakeTicket("HD-1", 3);
+  REQUIRE(store->UpsertTickets("export", std::span(&original, 1), "good").ok());
+
+  // The first ticket updates HD-1 and a new one is added before the bad
+  // ticket (empty id, refused by the schema's CHECK) fails the page.
+  Ticket updated = MakeTicket("HD-1", 1, "changed");
+  Ticket added = MakeTicket("HD-2");
+  Ticket bad = MakeTicket("");
+  std::vector<Ticket> page = {updated, added, bad};
+  Status st = store->UpsertTickets("export", page, "bad");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.code() == Status::Code::kInvalidArgument);
+  CHECK(st.message().find("store: ticket export/") != std::string::npos);
+  CHECK(st.message().find("CHECK constraint failed") != std::string::npos);
+
+  CHECK(*store->CountTickets() == 1);
+  auto kept = store->GetTicket("export", "HD-1");
+  REQUIRE(kept->has_value());
+  CHECK((*kept)->subject == "VPN drops");
+  CHECK((*kept)->messages.size() == 3);
+  CHECK_FALSE(store->GetTicket("export", "HD-2")->has_value());
+  CHECK(store->GetCursor("export")->value() == "good");
+
+  // A ticket that claims another source is refused the same way.
+  Ticket foreign = MakeTicket("HD-9");
+  foreign.source = "rt";
+  std::vector<Ticket> page2 = {added, foreign};
+  st = store->UpsertTickets("export", page2, "bad");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().find("HD-9") != std::string::npos);
+  CHECK(*store->CountTickets() == 1);
+
+  // And the store is still usable afterwards.
+  REQUIRE(store->UpsertTickets("export", std::span(&added, 1), "next").ok());
+  CHECK(*store->CountTickets() == 2);
+}
+
+TEST_CASE("store: a page written by another connection is seen whole or not at all", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  auto writer = OpenOrDie(path);
+  auto reader = OpenOrDie(path);
+  std::vector<Ticket> page;
+  for (int i = 0; i < 50; ++i) page.push_back(MakeTicket("T" + std::to_string(i), 4));
+  std::thread t([&] { REQUIRE(writer->UpsertTickets("export", page, "c").ok()); });
+  for (int i = 0; i < 20; ++i) {
+    auto n = reader->CountTickets();
+    REQUIRE(n.ok());
+    CHECK((*n == 0 || *n == 50));
+  }
+  t.join();
+  CHECK(*reader->CountTickets() == 50);
+  CHECK(reader->GetCursor("export")->value() == "c");
+}
+
+TEST_CASE("store: ForEachTicket visits all tickets in id order, across batches", "[store]") {
+  auto store = OpenOrDie(":memory:");
+  std::vector<Ticket> page;
+  for (int i = 0; i < 600; ++i) page.push_back(MakeTicket("T" + std::to_string(i), 1 + i % 3));
+  REQUIRE(store->UpsertTickets("export", page, std::nullopt).ok());
+
+  std::vector<Ticket> seen;
+  REQUIRE(store->ForEachTicket([&](const Ticket& t) {
+    seen.push_back(t);
+    // The callback runs outside the lock: using the store here must work.
+    REQUIRE(store->CountTickets().ok());
+    return true;
+  }).ok());
+  REQUIRE(seen.size() == 600);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    CHECK(seen[i].external_id == "T" + std::to_string(i));
+    CHECK(seen[i].messages.size() == 1 + i % 3);
+    if (i > 0) CHECK(seen[i].id > seen[i - 1].id);
+  }
+
+  int visited = 0;
+  REQUIRE(store->ForEachTicket([&](const Ticket&) { return ++visited < 5; }).ok());
+  CHECK(visited == 5);
+}
+
+Pair MakePair(const std::string& q, PairOrigin origin) {
+  Pair p;
+  p.source = "export";
+  p.ticket_external_id = "HD-" + q;
+  p.question = "question " + q;
+  p.answer = "answer " + q;
+  p.origin = origin;
+  p.weight = origin == PairOrigin::kHarvested ? 1.0 : 2.5;
+  p.split = q == "2" ? Split::kValid : Split::kTrain;
+  p.created_at = 1000 + static_cast<int>(q.size());
+  return p;
+}
+
+std::vector<Pair> AllPairs(Store& store) {
+  std::vector<Pair> out;
+  REQUIRE(store.ForEachPair([&](const Pair& p) {
+    out.push_back(p);
+    return true;
+  }).ok());
+  return out;
+}
+
+TEST_CASE("store: replacing harvested pairs keeps approved and edited ones", "[store]") {
+  auto store = OpenOrDie(":memory:");
+  CHECK_FALSE(store->LatestSnapshot()->has_value());
+  REQUIRE(store->AddPair(MakePair("a", PairOrigin::kApproved)).ok());
+  REQUIRE(store->AddPair(MakePair("e", PairOrigin::kEdited)).ok());
+
+  DatasetSnapshot snap;
+  snap.content_hash = "hash-1";
+  snap.train_pairs = 1;
+  snap.valid_pairs = 1;
+  snap.report_json = R"({"kept":2})";
+  std::vector<Pair> first = {MakePair("1", PairOrigin::kHarvested),
+                             MakePair("2", PairOrigin::kHarvested)};
+  auto id1 = store->ReplaceHarvestedPairs(first, snap);
+  REQUIRE(id1.ok());
+  CHECK(AllPairs(*store).size() == 4);
+
+  snap.content_hash = "hash-2";
+  std::vector<Pair> second = {MakePair("3", PairOrigin::kHarvested)};
+  auto id2 = store->ReplaceHarvestedPairs(second, snap);
+  REQUIRE(id2.ok());
+  CHECK(*id2 > *id1);
+
+  auto pairs = AllPairs(*store);
+  REQUIRE(pairs.size() == 3);
+  CHECK(pairs[0].origin == PairOrigin::kApproved);
+  CHECK(pairs[0].weight == 2.5);
+  CHECK(pairs[1].origin == PairOrigin::kEdited);
+  CHECK(pairs[2].origin == PairOrigin::kHarvested);
+  CHECK(pairs[2].question == "question 3");
+  CHECK(pairs[2].ticket_external_id == "HD-3");
+  CHECK(pairs[2].split == Split::kTrain);
+
+  auto latest = store->LatestSnapshot();
+  REQUIRE(latest->has_value());
+  CHECK((*latest)->id == *id2);
+  CHECK((*latest)->content_hash == "hash-2");
+  CHECK((*latest)->report_json == R"({"kept":2})");
+  CHECK((*latest)->created_at > 0);
+
+  // A non-harvested pair in the replacement is a caller bug: refused, and
+  // nothing changes.
+  std::vector<Pair> wrong = {MakePair("4", PairOrigin::kHarvested),
+                             MakePair("5", PairOrigin::kApproved)};
+  auto refused = store->ReplaceHarvestedPairs(wrong, snap);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("pair 2") != std::string::npos);
+  CHECK(AllPairs(*store).size() == 3);
+  CHECK((*store->LatestSnapshot())->id == *id2);
+}
+
+TEST_CASE("store: preference pairs", "[store]") {
+  auto store = OpenOrDie(":memory:");
+  PreferencePair p{0, "how do I reset my password?", "Use the self-service portal.", "Call us.", 0};
+  auto id1 = store->AddPreferencePair(p);
+  p.question = "second";
+  p.created_at = 42;
+  auto id2 = store->AddPreferencePair(p);
+  REQUIRE(id1.ok());
+  REQUIRE(id2.ok());
+  std::vector<PreferencePair> seen;
+  REQUIRE(store->ForEachPreferencePair([&](const PreferencePair& x) {
+    seen.push_back(x);
+    return true;
+  }).ok());
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].id == *id1);
+  CHECK(seen[0].preferred == "Use the self-service portal.");
+  CHECK(seen[0].rejected == "Call us.");
+  CHECK(seen[0].created_at > 0);  // stamped when not given
+  CHECK(seen[1].question == "second");
+  CHECK(seen[1].created_at == 42);
+}
+
+TEST_CASE("store: model registry promotes one version at a time", "[store]") {
+  auto store = OpenOrDie(":memory:");
+  DatasetSnapshot snap;
+  snap.content_hash = "h";
+  auto snap_id = store->ReplaceHarvestedPairs({}, snap);
+  REQUIRE(snap_id.ok());
+
+  ModelVersion v;
+  v.snapshot_id = *snap_id;
+  v.path = "/models/1";
+  v.checksum = "abc";
+  v.metrics_json = R"({"accuracy":0.8})";
+  auto a = store->AddModelVersion(v);
+  v.path = "/models/2";
+  auto b = store->AddModelVersion(v);
+  v.state = ModelState::kFailed;
+  v.snapshot_id = 0;
+  auto c = store->AddModelVersion(v);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE(c.ok());
+
+  REQUIRE(store->PromoteModelVersion(*a, "first").ok());
+  CHECK((*store->GetModelVersion(*a))->state == ModelState::kPromoted);
+  CHECK((*store->GetModelVersion(*a))->note == "first");
+
+  REQUIRE(store->PromoteModelVersion(*b, "better").ok());
+  auto versions = store->ListModelVersions();
+  REQUIRE(versions.ok());
+  REQUIRE(versions->size() == 3);
+  CHECK((*versions)[0].state == ModelState::kRetired);
+  CHECK((*versions)[1].state == ModelState::kPromoted);
+  CHECK((*versions)[1].snapshot_id == *snap_id);
+  CHECK((*versions)[1].metrics_json == R"({"accuracy":0.8})");
+  CHECK((*versions)[2].state == ModelState::kFailed);
+  CHECK((*versions)[2].snapshot_id == 0);
+
+  // Promoting the promoted one again changes nothing else.
+  REQUIRE(store->PromoteModelVersion(*b, "again").ok());
+  CHECK((*store->GetModelVersion(*b))->state == ModelState::kPromoted);
+
+  Status failed = store->PromoteModelVersion(*c, "no");
+  CHECK(failed.code() == Status::Code::kInvalidArgument);
+  CHECK(store->PromoteModelVersion(999, "no").code() == Status::Code::kNotFound);
+  CHECK((*store->GetModelVersion(*b))->state == ModelState::kPromoted);
+
+  // Rolling back to a retired version retires the current one.
+  REQUIRE(store->PromoteModelVersion(*a, "rollback").ok());
+  CHECK((*store->GetModelVersion(*a))->state == ModelState::kPromoted);
+  CHECK((*store->GetModelVersion(*b))->state == ModelState::kRetired);
+
+  // Update: fields change; a second promoted row is refused by the schema.
+  ModelVersion upd = **store->GetModelVersion(*b);
+  upd.remote_id = "ft-123";
+  upd.note = "kept for reference";
+  REQUIRE(store->UpdateModelVersion(upd).ok());
+  CHECK((*store->GetModelVersion(*b))->remote_id == "ft-123");
+  upd.state = ModelState::kPromoted;
+  CHECK_FALSE(store->UpdateModelVersion(upd).ok());
+  upd.id = 999;
+  CHECK(store->UpdateModelVersion(upd).code() == Status::Code::kNotFound);
+  CHECK_FALSE(store->GetModelVersion(999)->has_value());
+}
+
+TEST_CASE("store: audit log lists newest first", "[store]") {
+  auto store = OpenOrDie(":memory:");
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(store->AppendAudit({0, "U0" + std::to_string(i), "approve", "suggestion 7", 0}).ok());
+  REQUIRE(store->AppendAudit({0, "U9", "reject", "", 1234}).ok());
+  auto two = store->ListAudit(2);
+  REQUIRE(two.ok());
+  REQUIRE(two->size() == 2);
+  CHECK((*two)[0].actor == "U9");
+  CHECK((*two)[0].at == 1234);
+  CHECK((*two)[1].actor == "U02");
+  CHECK((*two)[1].at > 0);
+  auto all = store->ListAudit(0);
+  CHECK(all->size() == 4);
+}
+
+TEST_CASE("store: a database from a newer deskbot is refused", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  { OpenOrDie(path); }
+  const int newer = SqliteStore::LatestSchemaVersion() + 5;
+  RawExec(path, "PRAGMA user_version = " + std::to_string(newer));
+  auto store = SqliteStore::Open(path);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Status::Code::kInvalidArgument);
+  const std::string& msg = store.status().message();
+  CHECK(msg.find(path) != std::string::npos);
+  CHECK(msg.find("schema version " + std::to_string(newer)) != std::string::npos);
+  CHECK(msg.find("refusing") != std::string::npos);
+  // And it was not touched.
+  CHECK(RawCount(path, "PRAGMA user_version") == newer);
+}
+
+TEST_CASE("store: a file that is not a database gives a clear error", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (int i = 0; i < 200; ++i) out << "this is not an SQLite database, just text\n";
+  }
+  auto store = SqliteStore::Open(path);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Status::Code::kCorruption);
+  CHECK(store.status().message().find(path) != std::string::npos);
+  CHECK(store.status().message().find("not a usable SQLite database") != std::string::npos);
+}
+
+TEST_CASE("store: a damaged database gives a corruption error, not a crash", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  {
+    auto store = OpenOrDie(path);
+    std::vector<Ticket> page;
+    for (int i = 0; i < 200; ++i) page.push_back(MakeTicket("T" + std::to_string(i), 3));
+    REQUIRE(store->UpsertTickets("export", page, std::nullopt).ok());
+  }
+  RawExec(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+  // Overwrite everything after the first page (the header stays valid).
+  auto size = fs::file_size(path);
+  REQUIRE(size > 8192);
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096);
+    std::string junk(size - 4096, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  auto store = SqliteStore::Open(path);
+  if (store.ok()) {
+    auto n = (*store)->CountTickets();
+    REQUIRE_FALSE(n.ok());
+    CHECK(n.status().code() == Status::Code::kCorruption);
+  } else {
+    CHECK(store.status().code() == Status::Code::kCorruption);
+  }
+}
+
+TEST_CASE("store: a directory that cannot be created is an I/O error", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("plain-file");
+  { std::ofstream(path) << "x"; }
+  auto store = SqliteStore::Open(path + "/deskbot.db");
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Status::Code::kIOError);
+}
+
+TEST_CASE("OpenStore: defaults to <data_dir>/deskbot.db and creates the directory", "[store]") {
+  TempDir dir;
+  const std::string data_dir = dir.File("nested/data");
+  auto config = Config::LoadString("data_dir = \"" + data_dir + "\"\n");
+  REQUIRE(config.ok());
+  auto store = OpenStore(*config);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  CHECK(fs::exists(data_dir + "/deskbot.db"));
+  CHECK(*(*store)->CountTickets() == 0);
+
+  auto explicit_path =
+      Config::LoadString("[store]\npath = \"" + dir.File("other/x.db") + "\"\n");
+  REQUIRE(OpenStore(*explicit_path).ok());
+  CHECK(fs::exists(dir.File("other/x.db")));
+
+  auto bad = Config::LoadString("[store]\nbackend = \"oracle\"\n");
+  auto refused = OpenStore(*bad);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("oracle") != std::string::npos);
+}
+
+TEST_CASE("store: concurrent writers from two threads and two connections", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  auto one = OpenOrDie(path);
+  auto two = OpenOrDie(path);
+  auto write = [](SqliteStore* s, const std::string& prefix) {
+    for (int i = 0; i < 40; ++i) {
+      Ticket t = MakeTicket(prefix + std::to_string(i));
+      REQUIRE(s->UpsertTickets(prefix, std::span(&t, 1), std::to_string(i)).ok());
+    }
+  };
+  std::thread a(write, one.get(), "a");
+  std::thread b(write, one.get(), "b");
+  std::thread c(write, two.get(), "c");
+  a.join();
+  b.join();
+  c.join();
+  CHECK(*one->CountTickets() == 120);
+  CHECK(two->GetCursor("a")->value() == "39");
+}
+
+}  // namespace
+}  // namespace deskbot
