@@ -1,6 +1,7 @@
 // The seams of deskbot: where a ticket system, a model or a chat plugs in.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,12 +11,21 @@
 
 namespace deskbot {
 
+// A record a source could not turn into a ticket: set aside (e.g. copied to
+// a rejects file) and reported, while the rest of the harvest goes on.
+struct HarvestReject {
+  std::string where;                 // "export.csv:17", "ticket 42"
+  std::string reason;                // "malformed JSON: ...", "missing required field 'id'"
+};
+
 // One page of a harvest: tickets changed since the cursor, and the cursor to
 // store with them (in the same transaction) once they are stored.
 struct HarvestPage {
   std::vector<Ticket> tickets;       // resolved tickets only, messages filled in
   std::optional<std::string> next_cursor;
   bool done = false;                 // no more pages for now
+  std::vector<HarvestReject> rejects;  // records of this page that were set aside
+  std::int64_t skipped = 0;          // records read but not returned (not resolved)
 };
 
 // A ticket system. Adapters in bot/sources map a connector's terms onto Ticket.
