@@ -204,10 +204,10 @@ struct Connection {
     sock.non_blocking(true, ec);
     if (ec) return false;
     char byte;
-    std::size_t n = sock.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+    boost::system::error_code peek_ec;
+    sock.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, peek_ec);
     sock.non_blocking(false, ec);
-    (void)n;
-    return ec == asio::error::would_block;  // nothing to read, not closed
+    return peek_ec == asio::error::would_block;  // nothing to read, not closed
   }
 };
 
