@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -307,8 +308,13 @@ Result<HarvestPage> RtSource::NextPage(const std::optional<std::string>& cursor)
     }
   }
 
+  // A ticket changed again within the second we read it keeps its
+  // LastUpdated, so only tickets older than the server's clock (minus a
+  // second of slack) count as seen; the others are read again next run.
+  const std::int64_t server_now = found->server_time > 0 ? found->server_time : std::time(nullptr);
   for (const auto& t : found->tickets) {
-    state.seen[t.id] = t.last_updated;
+    if (t.last_updated < server_now - 1) state.seen[t.id] = t.last_updated;
+    else state.seen.erase(t.id);
     state.high_water = std::max(state.high_water, t.last_updated);
     // Ordered by (LastUpdated, id): the last one is the new position.
     state.pos_t = t.last_updated;

@@ -26,9 +26,11 @@ std::string Trim(std::string_view s) {
   return std::string(s);
 }
 
-// An HTTP date in any of the three forms RFC 9110 5.6.7 asks recipients to
-// accept, as UTC seconds.
-std::optional<std::time_t> ParseHttpDate(const std::string& s) {
+}  // namespace
+
+// The three forms RFC 9110 5.6.7 asks recipients to accept.
+std::optional<long long> ParseHttpDate(std::string_view value) {
+  std::string s = Trim(value);
   static const char* kFormats[] = {
       "%a, %d %b %Y %H:%M:%S GMT",  // IMF-fixdate
       "%A, %d-%b-%y %H:%M:%S GMT",  // RFC 850
@@ -42,8 +44,6 @@ std::optional<std::time_t> ParseHttpDate(const std::string& s) {
   return std::nullopt;
 }
 
-}  // namespace
-
 std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
                                                          std::chrono::system_clock::time_point now) {
   std::string v = Trim(value);
@@ -54,7 +54,7 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
   }
   auto when = ParseHttpDate(v);
   if (!when) return std::nullopt;
-  auto delta = std::chrono::system_clock::from_time_t(*when) - now;
+  auto delta = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(*when)) - now;
   if (delta.count() < 0) return std::chrono::milliseconds(0);
   return std::chrono::duration_cast<std::chrono::milliseconds>(delta);
 }

@@ -29,6 +29,9 @@ std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, d
 std::optional<std::chrono::milliseconds> ParseRetryAfter(
     std::string_view value, std::chrono::system_clock::time_point now);
 
+// An HTTP date (IMF-fixdate, RFC 850 or asctime form) as UTC seconds.
+std::optional<long long> ParseHttpDate(std::string_view value);
+
 // GET, HEAD, PUT, DELETE, OPTIONS, TRACE: repeating them has the same effect
 // (RFC 9110 9.2.2), so they may be retried after a failure mid-request.
 bool IsIdempotent(std::string_view method);

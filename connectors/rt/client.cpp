@@ -242,9 +242,10 @@ class Client::Impl {
     return r;
   }
 
-  Result<json> Call(http::Request req) {
+  Result<json> Call(http::Request req, http::Headers* headers = nullptr) {
     auto res = http_->Send(req);
     if (!res.ok()) return res.status();
+    if (headers != nullptr) *headers = res->headers;
     if (res->body.empty()) return json();
     json j = json::parse(res->body, nullptr, false);
     if (j.is_discarded()) {
@@ -353,7 +354,8 @@ Result<TicketPage> Client::SearchTickets(const std::string& ticket_sql, int page
   p.emplace_back("fields", kTicketFields);
   p.emplace_back("fields[Requestor]", kUserFields);
   p.emplace_back("fields[Queue]", "Name");
-  auto j = impl_->Call(impl_->Make("GET", "/tickets", p));
+  http::Headers headers;
+  auto j = impl_->Call(impl_->Make("GET", "/tickets", p), &headers);
   if (!j.ok()) return j.status().WithContext("rt: ticket search");
   if (!j->is_object() || !j->contains("items") || !(*j)["items"].is_array())
     return Status::Corruption("rt: ticket search: answer has no items list");
@@ -366,6 +368,7 @@ Result<TicketPage> Client::SearchTickets(const std::string& ticket_sql, int page
     out.tickets.push_back(std::move(t).value());
   }
   out.count = static_cast<int>(out.tickets.size());
+  if (auto date = headers.Get("Date")) out.server_time = http::ParseHttpDate(*date).value_or(0);
   if (auto total = j->find("total"); total != j->end() && total->is_number_integer())
     out.total = total->get<std::int64_t>();
   // Ticket searches apply ACLs in SQL, so pages/total are exact when present;

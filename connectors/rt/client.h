@@ -92,7 +92,8 @@ struct TicketPage {
   int per_page = 0;
   int count = 0;
   std::optional<std::int64_t> total;  // RT may leave it null
-  bool last = true;                   // count < per_page: no page after this one
+  bool last = true;                   // no page after this one
+  std::int64_t server_time = 0;       // the server's clock (Date header) when it answered; 0 if absent
 };
 
 struct NewTicket {
