@@ -1,0 +1,298 @@
+#include "bot/model/qa_bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <iostream>
+#include <sstream>
+
+#include "bot/model/bm25.h"
+#include "bot/model/text.h"
+
+namespace deskbot::model {
+namespace {
+
+std::string Field(const nlohmann::json& j, std::initializer_list<const char*> names) {
+  for (const char* n : names) {
+    auto it = j.find(n);
+    if (it == j.end() || it->is_null()) continue;
+    if (it->is_string()) return it->get<std::string>();
+    if (it->is_number() || it->is_boolean()) return it->dump();
+  }
+  return "";
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(std::ceil(p * v.size())) - 1;
+  return v[std::min(i, v.size() - 1)];
+}
+
+// Plain BM25 over the training questions: the baseline.
+class Bm25Baseline {
+ public:
+  explicit Bm25Baseline(const std::vector<QaRow>& train) {
+    std::vector<std::vector<std::int32_t>> docs;
+    std::vector<std::string> terms;
+    for (const auto& r : train) {
+      terms.clear();
+      Terms(r.question, &terms);
+      std::vector<std::int32_t> ids;
+      for (const auto& t : terms) ids.push_back(vocab_.Add(t));
+      docs.push_back(std::move(ids));
+    }
+    index_ = Bm25Index::Build(docs, vocab_.size());
+    scores_.Resize(train.size());
+  }
+  // Training rows by BM25 score, best first.
+  void Search(const std::string& question, size_t k, std::vector<std::pair<float, std::uint32_t>>* hits) {
+    std::vector<std::string> terms;
+    Terms(question, &terms);
+    scores_.Clear();
+    for (const auto& t : terms) index_.Accumulate(vocab_.Find(t), 1.0f, &scores_);
+    scores_.TopK(k, -1, hits);
+  }
+
+ private:
+  Vocabulary vocab_;
+  Bm25Index index_;
+  ScoreBuffer scores_;
+};
+
+double ReciprocalRank(const std::vector<std::string>& labels, const std::string& truth) {
+  for (size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] == truth) return 1.0 / (i + 1);
+  return 0;
+}
+
+void AddUnique(std::vector<std::string>* labels, const std::string& label) {
+  if (std::find(labels->begin(), labels->end(), label) == labels->end()) labels->push_back(label);
+}
+
+TrainingExample ToExample(const QaRow& r, const std::string& source) {
+  TrainingExample e;
+  e.question = r.question;
+  e.answer = r.answer;
+  e.source = source;
+  e.ticket_id = r.id;
+  return e;
+}
+
+}  // namespace
+
+util::Result<std::vector<QaRow>> ReadQaJsonl(const std::string& path, const std::string& label_field,
+                                             size_t* skipped) {
+  std::ifstream in(path);
+  if (!in) return util::Status::NotFound(path + ": cannot open");
+  std::vector<QaRow> rows;
+  std::string line;
+  size_t line_no = 0;
+  if (skipped) *skipped = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      return util::Status::InvalidArgument(path + ":" + std::to_string(line_no) + ": not a JSON object");
+    QaRow r;
+    r.id = Field(j, {"id"});
+    r.question = Field(j, {"prompt", "question"});
+    r.answer = Field(j, {"completion", "answer"});
+    r.split = Field(j, {"split"});
+    if (!label_field.empty()) r.label = Field(j, {label_field.c_str()});
+    if (r.question.empty() || r.answer.empty()) {
+      if (skipped) ++*skipped;
+      continue;
+    }
+    if (r.id.empty()) r.id = std::to_string(line_no);
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+util::Result<QaBenchResult> RunQaBench(const QaBenchOptions& options) {
+  auto train_rows = ReadQaJsonl(options.train_path, options.label_field, nullptr);
+  if (!train_rows.ok()) return train_rows.status();
+  std::error_code ec;
+  bool same_file = std::filesystem::equivalent(options.train_path, options.test_path, ec);
+  std::vector<QaRow> test_rows;
+  if (!same_file) {
+    auto t = ReadQaJsonl(options.test_path, options.label_field, nullptr);
+    if (!t.ok()) return t.status();
+    test_rows = std::move(t).value();
+  }
+  std::vector<QaRow> train, valid;
+  for (auto& r : *train_rows) {
+    if (r.split == "train") train.push_back(r);
+    else if (r.split == "valid") valid.push_back(r);
+  }
+  if (same_file) test_rows = valid;
+  if (train.empty()) return util::Status::InvalidArgument(options.train_path + ": no rows with split \"train\"");
+  if (test_rows.empty()) return util::Status::InvalidArgument(options.test_path + ": no test rows");
+  const bool labelled = !options.label_field.empty();
+  if (labelled) {
+    auto unlabelled = std::count_if(train.begin(), train.end(), [](const QaRow& r) { return r.label.empty(); });
+    if (unlabelled == static_cast<long>(train.size()))
+      return util::Status::InvalidArgument("no training row has the field \"" + options.label_field + "\"");
+  }
+
+  QaBenchResult result;
+  result.queries = test_rows.size();
+  result.train_rows = train.size();
+  result.valid_rows = valid.size();
+
+  // --- BM25 ---------------------------------------------------------------
+  {
+    Bm25Baseline bm25(train);
+    std::vector<std::pair<float, std::uint32_t>> hits;
+    double p1 = 0, mrr = 0, f1 = 0, rl = 0;
+    std::vector<double> ms;
+    for (const auto& row : test_rows) {
+      auto t0 = std::chrono::steady_clock::now();
+      bm25.Search(row.question, 50, &hits);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (hits.empty()) continue;
+      const auto& best = train[hits[0].second];
+      f1 += TokenF1(best.answer, row.answer);
+      rl += RougeL(best.answer, row.answer);
+      if (labelled) {
+        std::vector<std::string> labels;
+        for (const auto& h : hits) AddUnique(&labels, train[h.second].label);
+        p1 += labels[0] == row.label ? 1 : 0;
+        mrr += ReciprocalRank(labels, row.label);
+      }
+    }
+    double n = static_cast<double>(test_rows.size());
+    result.bm25.f1 = f1 / n;
+    result.bm25.rouge_l = rl / n;
+    if (labelled) {
+      result.bm25.p1 = p1 / n;
+      result.bm25.mrr = mrr / n;
+    }
+    result.bm25.p50_ms = Percentile(ms, 0.5);
+    result.bm25.p99_ms = Percentile(ms, 0.99);
+  }
+
+  // --- the model ------------------------------------------------------------
+  std::vector<TrainingExample> train_ex, valid_ex;
+  for (const auto& r : train) train_ex.push_back(ToExample(r, "train"));
+  for (const auto& r : valid) valid_ex.push_back(ToExample(r, "valid"));
+  auto t0 = std::chrono::steady_clock::now();
+  auto model = LocalModel::Train(train_ex, valid_ex, {}, options.model, &result.report);
+  if (!model.ok()) return model.status();
+  result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  double p1 = 0, mrr = 0, f1 = 0, rl = 0;
+  size_t answered = 0, answered_right = 0;
+  std::vector<std::pair<double, bool>> confidence_correct;
+  std::vector<double> ms;
+  for (const auto& row : test_rows) {
+    auto q0 = std::chrono::steady_clock::now();
+    Ranking ranking = (*model)->Rank(row.question, 20);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count());
+    bool right = false;
+    if (!ranking.answers.empty()) {
+      const auto doc = ranking.answers[0].doc;
+      const auto& text = (*model)->answer(doc);
+      double tf1 = TokenF1(text, row.answer);
+      f1 += tf1;
+      rl += RougeL(text, row.answer);
+      if (labelled) {
+        std::vector<std::string> labels;
+        for (const auto& a : ranking.answers) AddUnique(&labels, train[a.doc].label);
+        right = labels[0] == row.label;
+        mrr += ReciprocalRank(labels, row.label);
+      } else {
+        right = AnswerKey(text) == AnswerKey(row.answer) || tf1 >= options.model.correct_f1;
+      }
+    }
+    p1 += right ? 1 : 0;
+    if (std::getenv("QA_BENCH_DUMP")) {
+      std::cerr << "DUMP\t" << row.id << "\t" << row.label << "\t" << right << "\t" << ranking.confidence;
+      for (size_t k = 0; k < ranking.answers.size() && k < 5; ++k)
+        std::cerr << "\t" << train[ranking.answers[k].doc].label << ":" << ranking.answers[k].score;
+      std::cerr << "\n";
+    }
+    bool answers = !ranking.answers.empty() && ranking.confidence >= (*model)->threshold();
+    if (answers) {
+      ++answered;
+      if (right) ++answered_right;
+    }
+    confidence_correct.emplace_back(ranking.confidence, right);
+  }
+  double n = static_cast<double>(test_rows.size());
+  result.model.f1 = f1 / n;
+  result.model.rouge_l = rl / n;
+  if (labelled) {
+    result.model.p1 = p1 / n;
+    result.model.mrr = mrr / n;
+  }
+  result.model.coverage = answered / n;
+  result.model.precision = answered ? static_cast<double>(answered_right) / answered : 0.0;
+  result.model.coverage_at_p90 = CoverageAtPrecision(confidence_correct, 0.9);
+  result.model.p50_ms = Percentile(ms, 0.5);
+  result.model.p99_ms = Percentile(ms, 0.99);
+  return result;
+}
+
+namespace {
+
+nlohmann::json Pct(const std::optional<double>& v) {
+  return v ? nlohmann::json(std::round(*v * 10000) / 100) : nlohmann::json(nullptr);
+}
+
+nlohmann::json SideJson(const QaSide& s, bool model) {
+  nlohmann::json j = {{"p1", Pct(s.p1)}, {"mrr", Pct(s.mrr)}, {"f1", Pct(s.f1)}, {"rougeL", Pct(s.rouge_l)}};
+  if (model) {
+    j["coverage_at_p90"] = Pct(s.coverage_at_p90);
+    j["precision_at_threshold"] = Pct(s.precision);
+    j["coverage_at_threshold"] = Pct(s.coverage);
+  }
+  j["p50_ms"] = std::round(s.p50_ms * 1000) / 1000;
+  j["p99_ms"] = std::round(s.p99_ms * 1000) / 1000;
+  return j;
+}
+
+std::string Fmt(const std::optional<double>& v) {
+  if (!v) return "   -  ";
+  std::ostringstream o;
+  o.setf(std::ios::fixed);
+  o.precision(2);
+  o.width(6);
+  o << *v * 100;
+  return o.str();
+}
+
+}  // namespace
+
+nlohmann::json QaBenchResult::ToJson() const {
+  return {{"queries", queries},
+          {"train_rows", train_rows},
+          {"valid_rows", valid_rows},
+          {"bm25", SideJson(bm25, false)},
+          {"model", SideJson(model, true)},
+          {"train_seconds", std::round(train_seconds * 1000) / 1000},
+          {"threshold", report.threshold}};
+}
+
+std::string QaBenchResult::ToText() const {
+  std::ostringstream o;
+  o << "queries " << queries << " (trained on " << train_rows << " rows, tuned on " << valid_rows
+    << " valid rows; model trained in " << train_seconds << " s)\n";
+  o << "          P@1     MRR   tokF1  ROUGE-L  cov@p90  prec@thr  cov@thr\n";
+  auto line = [&](const char* name, const QaSide& s) {
+    o << name << Fmt(s.p1) << "  " << Fmt(s.mrr) << "  " << Fmt(s.f1) << "  " << Fmt(s.rouge_l) << "  "
+      << Fmt(s.coverage_at_p90) << "   " << Fmt(s.precision) << "   " << Fmt(s.coverage) << "\n";
+  };
+  line("bm25    ", bm25);
+  line("model   ", model);
+  o << "latency p50/p99 ms: bm25 " << bm25.p50_ms << "/" << bm25.p99_ms << ", model " << model.p50_ms << "/"
+    << model.p99_ms << "\n";
+  return o.str();
+}
+
+}  // namespace deskbot::model

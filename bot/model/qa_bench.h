@@ -1,0 +1,60 @@
+// `deskbot bench qa`: the side-by-side quality benchmark on help-desk data
+// files (JSONL: prompt/completion or question/answer, split, optional label).
+//
+// Plain BM25 (the answer of the nearest training question) and the local
+// model are trained on the same rows and scored on the same test rows in one
+// run. Tuning (the model's calibration and threshold) sees only the training
+// file's valid rows.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "bot/model/local_model.h"
+#include "connectors/util/status.h"
+
+namespace deskbot::model {
+
+struct QaRow {
+  std::string id;
+  std::string question;
+  std::string answer;
+  std::string split;   // "train" | "valid" | other (held-out files may have none)
+  std::string label;   // the --label field's value, empty when none
+};
+
+// Reads a JSONL file; rows without a question or an answer are skipped and
+// counted in *skipped. A malformed line is an error naming the line.
+util::Result<std::vector<QaRow>> ReadQaJsonl(const std::string& path, const std::string& label_field,
+                                             size_t* skipped);
+
+struct QaBenchOptions {
+  std::string train_path;
+  std::string test_path;
+  std::string label_field;  // empty: no label metrics
+  LocalModelOptions model;
+};
+
+struct QaSide {
+  std::optional<double> p1, mrr;                      // over labels (with --label)
+  double f1 = 0, rouge_l = 0;                         // suggested vs true answer, all test rows
+  std::optional<double> precision, coverage;          // at the model's threshold (model only)
+  std::optional<double> coverage_at_p90;              // best coverage with precision >= 90% (model only)
+  double p50_ms = 0, p99_ms = 0;                      // answer latency
+};
+
+struct QaBenchResult {
+  size_t queries = 0, train_rows = 0, valid_rows = 0;
+  double train_seconds = 0;
+  QaSide bm25, model;
+  TrainReport report;
+  nlohmann::json ToJson() const;  // metrics in percent
+  std::string ToText() const;
+};
+
+util::Result<QaBenchResult> RunQaBench(const QaBenchOptions& options);
+
+}  // namespace deskbot::model
