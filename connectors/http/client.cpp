@@ -51,6 +51,8 @@ std::string Lower(std::string_view s) {
 
 }  // namespace
 
+bool IEqualsAscii(std::string_view a, std::string_view b) { return IEquals(a, b); }
+
 void Headers::Add(std::string name, std::string value) {
   fields_.emplace_back(std::move(name), std::move(value));
 }

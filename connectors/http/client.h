@@ -124,6 +124,9 @@ class Client {
 // The Status code for a final HTTP status, as Send() uses it.
 util::Status::Code CodeForHttpStatus(int status);
 
+// Case-insensitive ASCII comparison (header names).
+bool IEqualsAscii(std::string_view a, std::string_view b);
+
 // True for header names whose values are credentials (Authorization,
 // Proxy-Authorization, Cookie, Set-Cookie, and names containing "token",
 // "secret", "password", "api-key"/"apikey").

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "connectors/http/url.h"
@@ -225,6 +226,14 @@ class Client::Impl {
     auto http = http::Client::Create(options_.http);
     if (!http.ok()) return http.status().WithContext("rt");
     http_ = std::move(http).value();
+    // The web root is the REST2 base without "/REST/2.0".
+    const std::string suffix = "/REST/2.0";
+    const std::string& b = options_.base_url;
+    if (options_.auth.token.empty() && options_.auth.session_login && b.size() > suffix.size() &&
+        b.compare(b.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      web_root_ = b.substr(0, b.size() - suffix.size());
+      sessions_ = true;
+    }
     return Status::OK();
   }
 
@@ -233,27 +242,88 @@ class Client::Impl {
     r.method = method;
     r.url = http::WithQuery(options_.base_url + path, params);
     r.headers.Set("Accept", "application/json");
-    if (!options_.auth.token.empty()) {
-      r.headers.Set("Authorization", "token " + options_.auth.token);
-    } else {
-      r.headers.Set("Authorization", "Basic " + Base64(options_.auth.user + ":" + options_.auth.password));
-    }
     if (method == "POST" || method == "PUT") r.headers.Set("Content-Type", "application/json");
     return r;
   }
 
+  // Sends `req` with credentials: token, session cookie or basic auth. An
+  // expired session (401 with a cookie) is renewed once.
   Result<json> Call(http::Request req, http::Headers* headers = nullptr) {
-    auto res = http_->Send(req);
-    if (!res.ok()) return res.status();
-    if (headers != nullptr) *headers = res->headers;
-    if (res->body.empty()) return json();
-    json j = json::parse(res->body, nullptr, false);
-    if (j.is_discarded()) {
-      auto u = http::ParseUrl(req.url);
-      return Status::Corruption(req.method + " " + (u.ok() ? u->path : std::string("?")) +
-                                ": answer is not JSON (HTTP " + std::to_string(res->status) + ")");
+    for (int round = 0;; ++round) {
+      req.headers.Remove("Authorization");
+      req.headers.Remove("Cookie");
+      bool with_session = false;
+      if (!options_.auth.token.empty()) {
+        req.headers.Set("Authorization", "token " + options_.auth.token);
+      } else {
+        auto cookie = SessionCookie(/*renew=*/round > 0);
+        if (!cookie.ok()) return cookie.status();
+        if (!cookie->empty()) {
+          req.headers.Set("Cookie", *cookie);
+          with_session = true;
+        } else {
+          req.headers.Set("Authorization", "Basic " + Base64(options_.auth.user + ":" + options_.auth.password));
+        }
+      }
+      auto res = http_->Send(req);
+      if (!res.ok()) {
+        if (with_session && round == 0 && res.status().code() == Status::Code::kUnauthorized) continue;
+        return res.status();
+      }
+      if (headers != nullptr) *headers = res->headers;
+      if (res->body.empty()) return json();
+      json j = json::parse(res->body, nullptr, false);
+      if (j.is_discarded()) {
+        auto u = http::ParseUrl(req.url);
+        return Status::Corruption(req.method + " " + (u.ok() ? u->path : std::string("?")) +
+                                  ": answer is not JSON (HTTP " + std::to_string(res->status) + ")");
+      }
+      return j;
     }
-    return j;
+  }
+
+  // The session cookie ("RT_SID_...=..."), logging in when there is none or
+  // `renew`; "" when sessions are off or RT has no login page.
+  Result<std::string> SessionCookie(bool renew) {
+    std::lock_guard lock(session_mu_);
+    if (!sessions_) return std::string();
+    if (!renew && !cookie_.empty()) return cookie_;
+    cookie_.clear();
+    http::Request login;
+    login.method = "POST";
+    login.url = web_root_ + "/NoAuth/Login.html";
+    login.headers.Set("Content-Type", "application/x-www-form-urlencoded");
+    login.body = http::EncodeQuery({{"user", options_.auth.user}, {"pass", options_.auth.password}});
+    login.retry_non_idempotent = true;  // logging in twice is harmless
+    auto res = http_->Send(login);
+    if (!res.ok()) {
+      if (res.status().code() == Status::Code::kNotFound) {  // no login page: basic auth only
+        sessions_ = false;
+        return std::string();
+      }
+      return res.status().WithContext("rt: login as " + options_.auth.user);
+    }
+    std::string cookie;
+    for (const auto& [name, value] : res->headers.fields()) {
+      if (!http::IEqualsAscii(name, "Set-Cookie") || value.rfind("RT_SID_", 0) != 0) continue;
+      cookie = value.substr(0, value.find(';'));
+    }
+    if (cookie.empty()) {
+      sessions_ = false;
+      return std::string();
+    }
+    // RT answers a wrong password with the login page and a fresh anonymous
+    // session, so ask REST2 whether this session is logged in.
+    http::Request check = Make("GET", "/rt", {});
+    check.headers.Set("Cookie", cookie);
+    auto checked = http_->Send(check);
+    if (!checked.ok()) {
+      if (checked.status().code() == Status::Code::kUnauthorized)
+        return Status::Unauthorized("rt: login as " + options_.auth.user + " refused (check the password)");
+      return checked.status().WithContext("rt: login as " + options_.auth.user);
+    }
+    cookie_ = cookie;
+    return cookie_;
   }
 
   // Walks every page of a collection, GET with `params` or POST with a JSON
@@ -314,6 +384,10 @@ class Client::Impl {
 
   ClientOptions options_;
   std::unique_ptr<http::Client> http_;
+  std::mutex session_mu_;
+  bool sessions_ = false;   // log in with the password and use a cookie
+  std::string web_root_;
+  std::string cookie_;
 };
 
 namespace {

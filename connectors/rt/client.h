@@ -27,11 +27,18 @@
 namespace rt {
 
 // Either a REST2 auth token ("Authorization: token ...") or a user name and
-// password (basic auth). The token wins when both are set.
+// password. The token wins when both are set.
+//
+// RT checks a token or password with a deliberately slow hash on EVERY
+// request (~0.25 s); a session cookie costs ~10 ms. So with a password the
+// client logs in once (POST /NoAuth/Login.html) and sends the session cookie,
+// logging in again when the session expires; if the login page is not there
+// (SSO setups), it falls back to basic auth. Tokens cannot open a session.
 struct Auth {
   std::string token;
   std::string user;
   std::string password;
+  bool session_login = true;
 };
 
 struct ClientOptions {
