@@ -113,10 +113,127 @@ CREATE TABLE audit_log (
 );
 )sql";
 
-// Later migrations (inbox, outbox, questions, suggestions, verdicts for the
-// chat service) are appended here as {2, "...", R"sql(...)sql"}.
+// The chat service (bot/service): a durable inbox of raw inbound events, the
+// questions and suggestions made from them, agents' verdicts, a durable
+// outbox of messages to send, and the web chat's stored messages. Times
+// ending in _ms are Unix milliseconds (latencies are measured from them).
+constexpr const char* kChatServiceSchema = R"sql(
+-- Inbound events, stored before they are acknowledged. event_key is the
+-- vendor's event id (prefixed with the connector): a retried delivery is
+-- ignored by the UNIQUE constraint.
+CREATE TABLE inbox (
+  id              INTEGER PRIMARY KEY,
+  connector       TEXT NOT NULL CHECK (connector <> ''),
+  event_key       TEXT NOT NULL UNIQUE CHECK (event_key <> ''),
+  kind            TEXT NOT NULL DEFAULT '',
+  payload         TEXT NOT NULL,
+  received_ms     INTEGER NOT NULL,
+  state           TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'processing', 'done', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  done_ms         INTEGER
+);
+-- Workers look for work here; done rows leave the index.
+CREATE INDEX inbox_open ON inbox(state, next_attempt_ms, id) WHERE state IN ('pending', 'processing');
+
+-- Messages to send, each written in the transaction of the event that caused
+-- it, and marked sent only after the chat accepted it.
+CREATE TABLE outbox (
+  id              INTEGER PRIMARY KEY,
+  connector       TEXT NOT NULL CHECK (connector <> ''),
+  kind            TEXT NOT NULL CHECK (kind IN ('suggestion', 'suggestion_update', 'answer',
+                                                'notice', 'refusal')),
+  payload         TEXT NOT NULL CHECK (json_valid(payload)),
+  idempotency_key TEXT NOT NULL UNIQUE CHECK (idempotency_key <> ''),
+  depends_on      INTEGER REFERENCES outbox(id),
+  state           TEXT NOT NULL DEFAULT 'pending'
+                  CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  result_ref      TEXT NOT NULL DEFAULT '',
+  created_ms      INTEGER NOT NULL,
+  sent_ms         INTEGER
+);
+CREATE INDEX outbox_open ON outbox(state, next_attempt_ms, id) WHERE state IN ('pending', 'sending');
+
+CREATE TABLE questions (
+  id           INTEGER PRIMARY KEY,
+  connector    TEXT NOT NULL CHECK (connector <> ''),
+  conversation TEXT NOT NULL DEFAULT '',
+  thread       TEXT NOT NULL DEFAULT '',
+  message_id   TEXT NOT NULL DEFAULT '',
+  asker        TEXT NOT NULL DEFAULT '',
+  text         TEXT NOT NULL,
+  dedupe_key   TEXT NOT NULL UNIQUE CHECK (dedupe_key <> ''),
+  asked_at     INTEGER NOT NULL
+);
+CREATE INDEX questions_by_conversation ON questions(connector, conversation, id);
+
+CREATE TABLE suggestions (
+  id              INTEGER PRIMARY KEY,
+  question_id     INTEGER NOT NULL UNIQUE REFERENCES questions(id),
+  text            TEXT NOT NULL DEFAULT '',
+  confidence      REAL NOT NULL DEFAULT 0,
+  sources_json    TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(sources_json)),
+  model_version   TEXT NOT NULL DEFAULT '',
+  state           TEXT NOT NULL
+                  CHECK (state IN ('pending', 'approved', 'edited', 'rejected', 'abstained')),
+  decided_by      TEXT NOT NULL DEFAULT '',
+  decided_at      INTEGER NOT NULL DEFAULT 0,
+  final_text      TEXT NOT NULL DEFAULT '',
+  reason          TEXT NOT NULL DEFAULT '',
+  agent_outbox_id INTEGER REFERENCES outbox(id),
+  created_at      INTEGER NOT NULL
+);
+CREATE INDEX suggestions_by_state ON suggestions(state, id);
+
+-- Every verdict a chat reported, applied or not (with the audit log, the
+-- record of who decided what and who was refused).
+CREATE TABLE verdicts (
+  id            INTEGER PRIMARY KEY,
+  suggestion_id INTEGER NOT NULL,   -- no foreign key: unknown ids are recorded too
+  connector     TEXT NOT NULL,
+  agent         TEXT NOT NULL,
+  action        TEXT NOT NULL CHECK (action IN ('approve', 'edit', 'reject')),
+  edited_text   TEXT NOT NULL DEFAULT '',
+  reason        TEXT NOT NULL DEFAULT '',
+  outcome       TEXT NOT NULL CHECK (outcome IN ('applied', 'refused', 'ignored')),
+  note          TEXT NOT NULL DEFAULT '',
+  inbox_id      INTEGER REFERENCES inbox(id),
+  at            INTEGER NOT NULL
+);
+CREATE INDEX verdicts_by_suggestion ON verdicts(suggestion_id, id);
+
+-- Messages a connector keeps here instead of sending them (the web chat).
+CREATE TABLE chat_messages (
+  id            INTEGER PRIMARY KEY,
+  connector     TEXT NOT NULL,
+  conversation  TEXT NOT NULL,
+  thread        TEXT NOT NULL DEFAULT '',
+  kind          TEXT NOT NULL,
+  text          TEXT NOT NULL,
+  outbox_id     INTEGER UNIQUE REFERENCES outbox(id),
+  suggestion_id INTEGER NOT NULL DEFAULT 0,
+  created_ms    INTEGER NOT NULL
+);
+CREATE INDEX chat_messages_by_conversation ON chat_messages(connector, conversation, id);
+
+-- Small named values the service keeps across restarts.
+CREATE TABLE service_state (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+)sql";
+
+// Later migrations are appended here as {N, "...", R"sql(...)sql"}.
 constexpr Migration kMigrations[] = {
     {1, "tickets, messages, cursors, pairs, snapshots, model registry, audit log", kInitialSchema},
+    {2, "chat service: inbox, outbox, questions, suggestions, verdicts, chat messages",
+     kChatServiceSchema},
 };
 
 util::Status Apply(sqlite3* db, const Migration& m) {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/store/migrations.h"
+#include "bot/store/sqlite_store_impl.h"
 #include "bot/store/sqlite_util.h"
 
 namespace deskbot {
@@ -16,7 +17,7 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 10000;
 // Rows read per lock in the ForEach* visitors.
-constexpr int kBatch = 256;
+constexpr int kBatch = sqlite::kVisitBatch;
 
 UnixSeconds Now() { return static_cast<UnixSeconds>(std::time(nullptr)); }
 
@@ -145,32 +146,6 @@ Status ReadModelRow(const Stmt& q, ModelVersion* v) {
 }
 
 }  // namespace
-
-struct SqliteStore::Impl {
-  sqlite3* db = nullptr;
-  std::string path;
-  std::mutex mu;  // one connection: every use of `db` holds it
-
-  ~Impl() { sqlite3_close_v2(db); }
-
-  // Reads up to kBatch rows after `after_id` with `read`, under the lock,
-  // then hands them to `fn` outside it. `read` returns the rows it read.
-  template <typename T, typename ReadBatch>
-  Status Visit(const std::function<bool(const T&)>& fn, ReadBatch read) {
-    std::int64_t after_id = 0;
-    for (;;) {
-      std::vector<T> batch;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        DESK_RETURN_IF_ERROR(read(after_id, batch));
-      }
-      for (const T& row : batch)
-        if (!fn(row)) return Status::OK();
-      if (batch.size() < static_cast<std::size_t>(kBatch)) return Status::OK();
-      after_id = batch.back().id;
-    }
-  }
-};
 
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;

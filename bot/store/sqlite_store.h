@@ -77,6 +77,41 @@ class SqliteStore final : public Store {
   // The newest `limit` entries, newest first.
   Result<std::vector<AuditEntry>> ListAudit(std::int64_t limit) override;
 
+  // --- chat service (sqlite_service.cpp) ------------------------------------
+  Result<std::vector<bool>> InsertInboxBatch(std::span<const InboxEvent> events) override;
+  Result<std::vector<InboxEvent>> ClaimInbox(std::span<const std::string> connectors, int max_rows,
+                                             std::int64_t now_ms) override;
+  Status CompleteInbox(std::int64_t inbox_id,
+                       const std::function<Status(ChatTransaction&)>& effects) override;
+  Status RetryInbox(std::int64_t inbox_id, const std::string& error,
+                    std::int64_t next_attempt_ms) override;
+  Status FailInbox(std::int64_t inbox_id, const std::string& error) override;
+  Status ReleaseInbox(std::span<const std::int64_t> inbox_ids) override;
+  Result<std::int64_t> RequeueProcessingInbox() override;
+  Result<std::vector<OutboxRow>> ClaimOutbox(std::span<const std::string> connectors, int max_rows,
+                                             std::int64_t now_ms) override;
+  Result<std::vector<OutboxRow>> ListSendingOutbox(std::span<const std::string> connectors) override;
+  Status MarkOutboxSent(std::int64_t outbox_id, const std::string& result_ref) override;
+  Status RetryOutbox(std::int64_t outbox_id, const std::string& error,
+                     std::int64_t next_attempt_ms) override;
+  Status FailOutbox(std::int64_t outbox_id, const std::string& error) override;
+  Status ReleaseOutbox(std::int64_t outbox_id) override;
+  Result<std::optional<OutboxRow>> GetOutbox(std::int64_t outbox_id) override;
+  Result<std::optional<std::int64_t>> NextOutboxDue(std::span<const std::string> connectors) override;
+  Result<std::optional<SuggestionView>> GetSuggestion(std::int64_t suggestion_id) override;
+  Result<std::vector<SuggestionView>> ListSuggestions(const SuggestionFilter& filter) override;
+  Result<std::vector<Question>> ListQuestions(const std::string& connector,
+                                              const std::string& conversation) override;
+  Result<std::vector<VerdictRecord>> ListVerdicts(std::int64_t suggestion_id) override;
+  Result<std::int64_t> AddChatMessage(const ChatMessage& message) override;
+  Result<std::optional<ChatMessage>> FindChatMessageByOutbox(std::int64_t outbox_id) override;
+  Result<std::vector<ChatMessage>> ListChatMessages(const std::string& connector,
+                                                    const std::string& conversation,
+                                                    std::int64_t after_id) override;
+  Result<ChatQueueCounts> CountChatQueues() override;
+  Result<std::optional<std::string>> GetServiceState(const std::string& key) override;
+  Status SetServiceState(const std::string& key, const std::string& value) override;
+
  private:
   struct Impl;
   explicit SqliteStore(std::unique_ptr<Impl> impl);

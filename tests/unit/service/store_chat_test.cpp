@@ -1,0 +1,245 @@
+// The chat service's tables in SqliteStore: inbox dedupe and claiming, the
+// one-transaction completion, outbox claiming with dependencies and backoff.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "bot/store/sqlite_store.h"
+#include "tests/unit/store/temp_dir.h"
+
+using namespace deskbot;
+
+namespace {
+
+std::unique_ptr<SqliteStore> OpenMemory() {
+  auto s = SqliteStore::Open(":memory:");
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+InboxEvent Event(const std::string& key, const std::string& payload = "{}") {
+  InboxEvent e;
+  e.connector = "test";
+  e.event_key = "test:" + key;
+  e.kind = "question";
+  e.payload = payload;
+  e.received_ms = 1000;
+  return e;
+}
+
+const std::vector<std::string> kTest{"test"};
+
+}  // namespace
+
+TEST_CASE("inbox batch stores new events once and reports duplicates", "[service][store]") {
+  auto store = OpenMemory();
+  std::vector<InboxEvent> batch{Event("a"), Event("b"), Event("a")};
+  auto fresh = store->InsertInboxBatch(batch);
+  REQUIRE(fresh.ok());
+  CHECK(*fresh == std::vector<bool>{true, true, false});
+  auto again = store->InsertInboxBatch(std::vector<InboxEvent>{Event("b"), Event("c")});
+  REQUIRE(again.ok());
+  CHECK(*again == std::vector<bool>{false, true});
+  auto counts = store->CountChatQueues();
+  REQUIRE(counts.ok());
+  CHECK(counts->inbox_pending == 3);
+}
+
+TEST_CASE("claimed inbox events complete with their effects in one transaction",
+          "[service][store]") {
+  auto store = OpenMemory();
+  REQUIRE(store->InsertInboxBatch(std::vector<InboxEvent>{Event("a", "hello")}).ok());
+  auto claimed = store->ClaimInbox(kTest, 10, 2000);
+  REQUIRE(claimed.ok());
+  REQUIRE(claimed->size() == 1);
+  const InboxEvent& e = claimed->front();
+  CHECK(e.payload == "hello");
+  CHECK(e.attempts == 1);
+  // Claimed events are not handed out twice.
+  CHECK(store->ClaimInbox(kTest, 10, 2000)->empty());
+
+  SECTION("failing effects leave nothing behind and the event claimed") {
+    Status st = store->CompleteInbox(e.id, [](ChatTransaction& tx) -> Status {
+      Question q;
+      q.connector = "test";
+      q.text = "why?";
+      q.dedupe_key = "test/c/1";
+      auto id = tx.InsertQuestion(q);
+      if (!id.ok()) return id.status();
+      return Status::IOError("model broke");
+    });
+    CHECK(st.code() == Status::Code::kIOError);
+    CHECK(store->ListQuestions("test", "")->empty());
+    CHECK(store->CountChatQueues()->inbox_processing == 1);
+  }
+
+  SECTION("effects and done together") {
+    std::int64_t suggestion_id = 0;
+    Status st = store->CompleteInbox(e.id, [&](ChatTransaction& tx) -> Status {
+      Question q;
+      q.connector = "test";
+      q.conversation = "c";
+      q.text = "why?";
+      q.dedupe_key = "test/c/1";
+      auto qid = tx.InsertQuestion(q);
+      if (!qid.ok()) return qid.status();
+      REQUIRE(qid->has_value());
+      auto dup = tx.InsertQuestion(q);
+      REQUIRE(dup.ok());
+      CHECK(!dup->has_value());
+      SuggestionRecord s;
+      s.question_id = **qid;
+      s.text = "because";
+      s.confidence = 0.8;
+      s.sources.push_back({"rt", "42", "why not?", 0.7});
+      auto sid = tx.InsertSuggestion(s);
+      if (!sid.ok()) return sid.status();
+      suggestion_id = *sid;
+      OutboxItem item{"test", OutboxKind::kSuggestion, R"({"x":1})", "suggestion:1", 0};
+      auto oid = tx.Enqueue(item);
+      if (!oid.ok()) return oid.status();
+      auto same = tx.Enqueue(item);
+      REQUIRE(same.ok());
+      CHECK(*same == *oid);
+      s.id = *sid;
+      s.agent_outbox_id = *oid;
+      return tx.UpdateSuggestion(s);
+    });
+    REQUIRE(st.ok());
+    auto counts = store->CountChatQueues();
+    CHECK(counts->inbox_done == 1);
+    CHECK(counts->outbox_pending == 1);
+    CHECK(counts->suggestions[static_cast<int>(SuggestionState::kPending)] == 1);
+    auto view = store->GetSuggestion(suggestion_id);
+    REQUIRE(view.ok());
+    REQUIRE(view->has_value());
+    CHECK((*view)->question.text == "why?");
+    REQUIRE((*view)->suggestion.sources.size() == 1);
+    CHECK((*view)->suggestion.sources[0].ticket_external_id == "42");
+    CHECK((*view)->suggestion.agent_message_ref.empty());  // not sent yet
+    // A done event cannot be completed again.
+    CHECK(store->CompleteInbox(e.id, [](ChatTransaction&) { return Status::OK(); }).code() ==
+          Status::Code::kNotFound);
+
+    // Once the agents' row is sent, the suggestion carries its reference.
+    auto rows = store->ClaimOutbox(kTest, 10, 1LL << 50);
+    REQUIRE(rows.ok());
+    REQUIRE(rows->size() == 1);
+    REQUIRE(store->MarkOutboxSent(rows->front().id, "msg-7").ok());
+    CHECK((*store->GetSuggestion(suggestion_id))->suggestion.agent_message_ref == "msg-7");
+    SuggestionFilter f;
+    f.connector = "test";
+    f.posted_only = true;
+    f.states = {SuggestionState::kPending};
+    CHECK(store->ListSuggestions(f)->size() == 1);
+  }
+}
+
+TEST_CASE("inbox retry, failure, release and requeue", "[service][store]") {
+  auto store = OpenMemory();
+  REQUIRE(store->InsertInboxBatch(std::vector<InboxEvent>{Event("a"), Event("b")}).ok());
+  auto claimed = store->ClaimInbox(kTest, 10, 0);
+  REQUIRE(claimed->size() == 2);
+  REQUIRE(store->RetryInbox((*claimed)[0].id, "busy", 5000).ok());
+  REQUIRE(store->FailInbox((*claimed)[1].id, "bad payload").ok());
+  CHECK(store->ClaimInbox(kTest, 10, 4999)->empty());  // not due yet
+  auto again = store->ClaimInbox(kTest, 10, 5000);
+  REQUIRE(again->size() == 1);
+  CHECK(again->front().attempts == 2);
+  std::vector<std::int64_t> ids{again->front().id};
+  REQUIRE(store->ReleaseInbox(ids).ok());
+  auto third = store->ClaimInbox(kTest, 10, 5000);
+  REQUIRE(third->size() == 1);
+  CHECK(third->front().attempts == 2);  // a release does not count as an attempt
+  CHECK(*store->RequeueProcessingInbox() == 1);
+  auto counts = store->CountChatQueues();
+  CHECK(counts->inbox_pending == 1);
+  CHECK(counts->inbox_failed == 1);
+  // Another connector's events are not claimed.
+  CHECK(store->ClaimInbox(std::vector<std::string>{"slack"}, 10, 1LL << 50)->empty());
+}
+
+TEST_CASE("outbox rows wait for the row they depend on", "[service][store]") {
+  auto store = OpenMemory();
+  REQUIRE(store->InsertInboxBatch(std::vector<InboxEvent>{Event("a")}).ok());
+  auto e = store->ClaimInbox(kTest, 1, 0);
+  std::int64_t first = 0, second = 0;
+  REQUIRE(store->CompleteInbox(e->front().id, [&](ChatTransaction& tx) -> Status {
+                 auto a = tx.Enqueue({"test", OutboxKind::kSuggestion, "{}", "k1", 0});
+                 if (!a.ok()) return a.status();
+                 first = *a;
+                 auto b = tx.Enqueue({"test", OutboxKind::kSuggestionUpdate, "{}", "k2", first});
+                 if (!b.ok()) return b.status();
+                 second = *b;
+                 return Status::OK();
+               }).ok());
+  auto rows = store->ClaimOutbox(kTest, 10, 0);
+  REQUIRE(rows->size() == 1);
+  CHECK(rows->front().id == first);
+  // A retry puts it back with a due time; the dependent row still waits.
+  REQUIRE(store->RetryOutbox(first, "503", 100).ok());
+  CHECK(store->ClaimOutbox(kTest, 10, 50)->empty());
+  CHECK(*store->NextOutboxDue(kTest) == std::optional<std::int64_t>(100));
+  rows = store->ClaimOutbox(kTest, 10, 100);
+  REQUIRE(rows->size() == 1);
+  CHECK(rows->front().attempts == 2);
+  CHECK(store->ListSendingOutbox(kTest)->size() == 1);
+  REQUIRE(store->MarkOutboxSent(first, "ts-1").ok());
+  rows = store->ClaimOutbox(kTest, 10, 100);
+  REQUIRE(rows->size() == 1);
+  CHECK(rows->front().id == second);
+  CHECK(rows->front().depends_on_ref == "ts-1");
+  REQUIRE(store->ReleaseOutbox(second).ok());
+  CHECK((*store->GetOutbox(second))->attempts == 0);
+  REQUIRE(store->FailOutbox(second, "permanent").ok());
+  auto counts = store->CountChatQueues();
+  CHECK(counts->outbox_sent == 1);
+  CHECK(counts->outbox_failed == 1);
+  // Marking a row that is not sending is refused rather than silently done.
+  CHECK(store->MarkOutboxSent(second, "x").code() == Status::Code::kNotFound);
+}
+
+TEST_CASE("chat messages are stored once per outbox row", "[service][store]") {
+  auto store = OpenMemory();
+  REQUIRE(store->InsertInboxBatch(std::vector<InboxEvent>{Event("a")}).ok());
+  auto e = store->ClaimInbox(kTest, 1, 0);
+  std::int64_t oid = 0;
+  REQUIRE(store->CompleteInbox(e->front().id, [&](ChatTransaction& tx) -> Status {
+                 auto a = tx.Enqueue({"test", OutboxKind::kAnswer, "{}", "answer:1", 0});
+                 if (!a.ok()) return a.status();
+                 oid = *a;
+                 return Status::OK();
+               }).ok());
+  ChatMessage m;
+  m.connector = "test";
+  m.conversation = "c1";
+  m.kind = "answer";
+  m.text = "restart it";
+  m.outbox_id = oid;
+  auto id1 = store->AddChatMessage(m);
+  auto id2 = store->AddChatMessage(m);
+  REQUIRE(id1.ok());
+  REQUIRE(id2.ok());
+  CHECK(*id1 == *id2);
+  CHECK(store->ListChatMessages("test", "c1", 0)->size() == 1);
+  CHECK(store->ListChatMessages("test", "c1", *id1)->empty());
+  CHECK((*store->FindChatMessageByOutbox(oid))->text == "restart it");
+  CHECK(!store->FindChatMessageByOutbox(oid + 100)->has_value());
+}
+
+TEST_CASE("service state survives reopening; migration 2 upgrades a version-1 store",
+          "[service][store]") {
+  deskbot::testing::TempDir dir;
+  const std::string path = dir.File("s.db");
+  {
+    auto store = SqliteStore::Open(path);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->SetServiceState("retrain.mark", "12").ok());
+  }
+  auto store = SqliteStore::Open(path);
+  REQUIRE(store.ok());
+  CHECK(*(*store)->GetServiceState("retrain.mark") == std::optional<std::string>("12"));
+  CHECK(!(*store)->GetServiceState("other")->has_value());
+  CHECK(*(*store)->SchemaVersion() >= 2);
+}
