@@ -43,10 +43,10 @@ std::string_view Trim(std::string_view s) {
 util::Result<std::string_view> BearerToken(std::string_view header) {
   header = Trim(header);
   if (header.empty()) return util::Status::Unauthorized("auth: no Authorization header");
-  if (!StartsWithNoCase(header, "Bearer ")) {
-    return util::Status::Unauthorized("auth: Authorization scheme is not Bearer");
-  }
-  std::string_view token = Trim(header.substr(7));
+  bool bearer = StartsWithNoCase(header, "Bearer") &&
+                (header.size() == 6 || std::isspace(uint8_t(header[6])));
+  if (!bearer) return util::Status::Unauthorized("auth: Authorization scheme is not Bearer");
+  std::string_view token = Trim(header.substr(6));
   if (token.empty()) return util::Status::Unauthorized("auth: empty bearer token");
   return token;
 }

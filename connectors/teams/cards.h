@@ -31,7 +31,7 @@ inline constexpr char kAdaptiveCardContentType[] = "application/vnd.microsoft.ca
 
 // Teams refuses cards over ~28 KB, so long texts are cut (at a UTF-8
 // boundary) to this many bytes with a "[truncated]" note.
-inline constexpr size_t kMaxCardTextBytes = 12000;
+inline constexpr size_t kMaxCardTextBytes = 10000;
 
 struct CardSource {
   std::string title;  // "#4211 VPN drops every hour"
