@@ -9,7 +9,7 @@ using namespace openai;
 using openai_test::ReadData;
 using json = nlohmann::json;
 
-TEST_CASE("files: upload response, list and delete parse", "[openai][codec]") {
+TEST_CASE("openai: files: upload response, list and delete parse", "[openai][codec]") {
   auto file = ParseFileObject(ReadData("files/file_upload_response.json"));
   REQUIRE(file.ok());
   CHECK(file->id == "file-abc123");
@@ -30,7 +30,7 @@ TEST_CASE("files: upload response, list and delete parse", "[openai][codec]") {
   CHECK(deleted->deleted);
 }
 
-TEST_CASE("jobs: every documented job example parses", "[openai][codec]") {
+TEST_CASE("openai: jobs: every documented job example parses", "[openai][codec]") {
   auto queued = ParseJob(ReadData("fine_tuning/job_create_response_full_fields.json"));
   REQUIRE(queued.ok());
   CHECK(queued->status == JobStatus::kQueued);
@@ -78,7 +78,7 @@ TEST_CASE("jobs: every documented job example parses", "[openai][codec]") {
   CHECK(list->last_id == "ftjob-abc123");  // derived from the data when absent
 }
 
-TEST_CASE("jobs: a failed job keeps its error", "[openai][codec]") {
+TEST_CASE("openai: jobs: a failed job keeps its error", "[openai][codec]") {
   auto job = ParseJob(R"({"id":"ftjob-1","object":"fine_tuning.job","status":"failed",
       "error":{"code":"invalid_training_file","message":"line 3: no assistant message",
                "param":"training_file"}})");
@@ -89,7 +89,7 @@ TEST_CASE("jobs: a failed job keeps its error", "[openai][codec]") {
   CHECK(job->error.message == "line 3: no assistant message");
 }
 
-TEST_CASE("jobs: unknown status is kept as text", "[openai][codec]") {
+TEST_CASE("openai: jobs: unknown status is kept as text", "[openai][codec]") {
   auto job = ParseJob(R"({"id":"ftjob-1","status":"paused"})");
   REQUIRE(job.ok());
   CHECK(job->status == JobStatus::kOther);
@@ -97,7 +97,7 @@ TEST_CASE("jobs: unknown status is kept as text", "[openai][codec]") {
   CHECK_FALSE(job->terminal());
 }
 
-TEST_CASE("events and checkpoints parse with metrics", "[openai][codec]") {
+TEST_CASE("openai: events and checkpoints parse with metrics", "[openai][codec]") {
   auto events = ParseEventList(ReadData("fine_tuning/job_events_list.json"));
   REQUIRE(events.ok());
   REQUIRE(events->data.size() == 2);
@@ -131,7 +131,7 @@ TEST_CASE("events and checkpoints parse with metrics", "[openai][codec]") {
   CHECK(ev->data[0].data_json == "{}");
 }
 
-TEST_CASE("job create bodies match the documented requests", "[openai][codec]") {
+TEST_CASE("openai: job create bodies match the documented requests", "[openai][codec]") {
   JobCreateRequest sup;
   sup.training_file = "file-abc123";
   sup.model = "gpt-4o-mini";
@@ -167,7 +167,7 @@ TEST_CASE("job create bodies match the documented requests", "[openai][codec]") 
   CHECK_FALSE(hp.contains("beta"));
 }
 
-TEST_CASE("chat request body and response", "[openai][codec]") {
+TEST_CASE("openai: chat request body and response", "[openai][codec]") {
   ChatRequest req;
   req.model = "VAR_chat_model_id";
   req.messages = {{"developer", "You are a helpful assistant.", ""}, {"user", "Hello!", ""}};
@@ -204,7 +204,7 @@ TEST_CASE("chat request body and response", "[openai][codec]") {
   CHECK(tools->choices[0].finish_reason == "tool_calls");
 }
 
-TEST_CASE("embeddings request and response", "[openai][codec]") {
+TEST_CASE("openai: embeddings request and response", "[openai][codec]") {
   EmbeddingRequest req;
   req.model = "text-embedding-ada-002";
   req.input = {"The food was delicious and the waiter..."};
@@ -231,7 +231,7 @@ TEST_CASE("embeddings request and response", "[openai][codec]") {
   CHECK_FALSE(ParseEmbeddingResponse(R"({"data":[{"index":0,"embedding":"AAAA"}]})").ok());
 }
 
-TEST_CASE("malformed responses give a clear error", "[openai][codec]") {
+TEST_CASE("openai: malformed responses give a clear error", "[openai][codec]") {
   auto notjson = ParseJob("<html>502 Bad Gateway</html>");
   REQUIRE_FALSE(notjson.ok());
   CHECK(notjson.status().code() == util::Status::Code::kInvalidArgument);
@@ -251,7 +251,7 @@ TEST_CASE("malformed responses give a clear error", "[openai][codec]") {
   CHECK_FALSE(ParseEmbeddingResponse("").ok());
 }
 
-TEST_CASE("error bodies: OpenAI's object and compatible servers' shapes", "[openai][codec]") {
+TEST_CASE("openai: error bodies: OpenAI's object and compatible servers' shapes", "[openai][codec]") {
   auto e = ParseApiError(R"({"error":{"message":"bad","type":"invalid_request_error",
                                "param":"model","code":null}})");
   REQUIRE(e.ok());

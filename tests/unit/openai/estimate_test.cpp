@@ -6,7 +6,7 @@
 
 using namespace openai;
 
-TEST_CASE("estimate: text heuristic", "[openai][estimate]") {
+TEST_CASE("openai: estimate: text heuristic", "[openai][estimate]") {
   CHECK(EstimateTextTokens("") == 0);
   CHECK(EstimateTextTokens("abcd") == 1);
   CHECK(EstimateTextTokens("abcde") == 2);        // partial tokens round up
@@ -14,7 +14,7 @@ TEST_CASE("estimate: text heuristic", "[openai][estimate]") {
   CHECK(EstimateTextTokens("\u65e5\u672c\u8a9e") == 3);   // one per CJK character
 }
 
-TEST_CASE("estimate: auto epochs follow the service's rule", "[openai][estimate]") {
+TEST_CASE("openai: estimate: auto epochs follow the service's rule", "[openai][estimate]") {
   CHECK(AutoEpochs(3) == 25);      // 100 / 3 = 33, capped at 25
   CHECK(AutoEpochs(10) == 10);     // 100 / 10
   CHECK(AutoEpochs(50) == 3);
@@ -26,7 +26,7 @@ TEST_CASE("estimate: auto epochs follow the service's rule", "[openai][estimate]
 //   1: 3 + (4 + 40/4) + (4 + 80/4)                  = 41
 //   2: 3 + (4 + 8/4) + (4 + ceil(13/4)) + (4 + 4/4)  = 22
 //   3: 3 + (4 + "café über" 4) + (4 + "日本語" 3)    = 18
-TEST_CASE("estimate: numbers on a small file", "[openai][estimate]") {
+TEST_CASE("openai: estimate: numbers on a small file", "[openai][estimate]") {
   EstimateOptions options;
   options.base_model = "gpt-4o-mini-2024-07-18";
   auto est = EstimateTrainingFile(openai_test::DataPath("training/estimate_small.jsonl"), options);
@@ -65,7 +65,7 @@ TEST_CASE("estimate: numbers on a small file", "[openai][estimate]") {
   CHECK(est->Summary().find("no price known") != std::string::npos);
 }
 
-TEST_CASE("estimate: preference data counts prompt and both outputs", "[openai][estimate]") {
+TEST_CASE("openai: estimate: preference data counts prompt and both outputs", "[openai][estimate]") {
   std::istringstream in(
       R"({"input":{"messages":[{"role":"user","content":"abcdabcd"}]},)"
       R"("preferred_output":[{"role":"assistant","content":"abcd"}],)"
@@ -81,7 +81,7 @@ TEST_CASE("estimate: preference data counts prompt and both outputs", "[openai][
   CHECK(est->priced_as == "gpt-4.1-mini");
 }
 
-TEST_CASE("estimate: bad input is refused with the line", "[openai][estimate]") {
+TEST_CASE("openai: estimate: bad input is refused with the line", "[openai][estimate]") {
   std::istringstream in("{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"b\"}]}\n{oops\n");
   auto est = EstimateTraining(in, {});
   REQUIRE_FALSE(est.ok());

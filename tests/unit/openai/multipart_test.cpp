@@ -5,7 +5,7 @@
 
 using openai::MultipartForm;
 
-TEST_CASE("multipart: exact bytes for a field and a file from disk", "[openai][multipart]") {
+TEST_CASE("openai: multipart: exact bytes for a field and a file from disk", "[openai][multipart]") {
   openai_test::TempDir dir;
   std::string content = "{\"messages\":[]}\n{\"messages\":[]}\n";
   std::string path = dir.File("train.jsonl", content);
@@ -35,7 +35,7 @@ TEST_CASE("multipart: exact bytes for a field and a file from disk", "[openai][m
   CHECK(*length == expected.size());
 }
 
-TEST_CASE("multipart: streaming in small chunks gives the same body", "[openai][multipart]") {
+TEST_CASE("openai: multipart: streaming in small chunks gives the same body", "[openai][multipart]") {
   openai_test::TempDir dir;
   std::string content(10000, '\0');
   for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7);
@@ -64,7 +64,7 @@ TEST_CASE("multipart: streaming in small chunks gives the same body", "[openai][
   CHECK(whole->find(content) != std::string::npos);  // binary bytes intact
 }
 
-TEST_CASE("multipart: boundaries are random and names are escaped", "[openai][multipart]") {
+TEST_CASE("openai: multipart: boundaries are random and names are escaped", "[openai][multipart]") {
   MultipartForm a, b;
   CHECK(a.boundary() != b.boundary());
   CHECK(a.boundary().size() >= 32);
@@ -78,7 +78,7 @@ TEST_CASE("multipart: boundaries are random and names are escaped", "[openai][mu
   CHECK(body->find("Content-Type: application/jsonl\r\n") != std::string::npos);
 }
 
-TEST_CASE("multipart: a missing file is an I/O error naming it", "[openai][multipart]") {
+TEST_CASE("openai: multipart: a missing file is an I/O error naming it", "[openai][multipart]") {
   MultipartForm form;
   form.AddFile("file", "/nonexistent/dir/train.jsonl", "train.jsonl");
   auto body = form.Encode();
@@ -88,7 +88,7 @@ TEST_CASE("multipart: a missing file is an I/O error naming it", "[openai][multi
   CHECK_FALSE(form.ContentLength().ok());
 }
 
-TEST_CASE("multipart: a sink error stops the write", "[openai][multipart]") {
+TEST_CASE("openai: multipart: a sink error stops the write", "[openai][multipart]") {
   MultipartForm form;
   form.AddField("a", "1");
   form.AddField("b", "2");

@@ -20,7 +20,7 @@ std::string Compact(const std::string& pretty) {
 }
 }  // namespace
 
-TEST_CASE("training lines: the documented examples are valid", "[openai][training]") {
+TEST_CASE("openai: training lines: the documented examples are valid", "[openai][training]") {
   auto chat = Compact(openai_test::ReadData("training_data/chat_line_example.json"));
   CHECK(DetectTrainingFormat(chat).value() == TrainingFormat::kChat);
   CHECK(ValidateTrainingLine(chat, TrainingFormat::kChat).ok());  // tool call, no content
@@ -37,7 +37,7 @@ TEST_CASE("training lines: the documented examples are valid", "[openai][trainin
   CHECK_FALSE(ValidateTrainingLine(dpo, TrainingFormat::kChat).ok());
 }
 
-TEST_CASE("training lines: what validating_files refuses", "[openai][training]") {
+TEST_CASE("openai: training lines: what validating_files refuses", "[openai][training]") {
   struct Case {
     const char* line;
     const char* why;
@@ -74,7 +74,7 @@ TEST_CASE("training lines: what validating_files refuses", "[openai][training]")
   }
 }
 
-TEST_CASE("training files: whole-file checks name the line", "[openai][training]") {
+TEST_CASE("openai: training files: whole-file checks name the line", "[openai][training]") {
   auto good = ValidateTrainingFile(openai_test::DataPath("training/chat_small.jsonl"));
   REQUIRE(good.ok());
   CHECK(good->examples == 12);
@@ -106,7 +106,7 @@ TEST_CASE("training files: whole-file checks name the line", "[openai][training]
   CHECK(mismatch.status().message().find("line 1:") != std::string::npos);
 }
 
-TEST_CASE("training errors never repeat the example's text", "[openai][training]") {
+TEST_CASE("openai: training errors never repeat the example's text", "[openai][training]") {
   util::Status st = ValidateTrainingLine(
       R"({"messages":[{"role":"user","content":"my password is hunter2"}]})", TrainingFormat::kChat);
   REQUIRE_FALSE(st.ok());
