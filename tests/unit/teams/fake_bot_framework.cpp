@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "connectors/http/client.h"
 #include "connectors/http/server.h"
 #include "connectors/teams/base64.h"
 
@@ -343,6 +344,27 @@ std::string FakeBotFramework::MintToken(const TokenSpec& spec) const { return im
 std::string FakeBotFramework::MintActivityToken(BadToken bad, std::string service_url) const {
   return impl_->MintActivityToken(bad, std::move(service_url));
 }
+util::Result<FakeBotFramework::Delivery> FakeBotFramework::DeliverActivity(
+    const std::string& bot_url, const std::string& activity_json, BadToken bad) const {
+  json activity = json::parse(activity_json, nullptr, /*allow_exceptions=*/false);
+  if (!activity.is_object()) return util::Status::InvalidArgument("fake: activity is not a JSON object");
+  activity["serviceUrl"] = service_url();
+  http::ClientOptions options;
+  options.retry.max_attempts = 1;  // the test sees exactly what the bot answered
+  auto client = http::Client::Create(options);
+  if (!client.ok()) return client.status();
+  http::Request request;
+  request.method = "POST";
+  request.url = bot_url;
+  request.headers.Set("Content-Type", "application/json; charset=utf-8");
+  request.headers.Set("Authorization", "Bearer " + MintActivityToken(bad));
+  request.body = activity.dump();
+  request.fail_on_http_error = false;
+  auto response = (*client)->Send(request);
+  if (!response.ok()) return response.status();
+  return Delivery{response->status, response->body};
+}
+
 std::vector<RecordedActivity> FakeBotFramework::recorded() const { return impl_->recorded(); }
 void FakeBotFramework::FailNext(int status, int count, std::string retry_after) {
   impl_->FailNext(status, count, std::move(retry_after));

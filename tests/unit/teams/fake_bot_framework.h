@@ -108,6 +108,19 @@ class FakeBotFramework {
   // now, or broken the way `bad` says.
   std::string MintActivityToken(BadToken bad = BadToken::kNone, std::string service_url = {}) const;
 
+  // --- delivering activities to a bot, as the Bot Connector does
+  struct Delivery {
+    int status = 0;
+    std::string body;
+  };
+  // POSTs `activity_json` to the bot's messaging endpoint `bot_url` with a
+  // bearer token broken the way `bad` says. The activity's serviceUrl is set
+  // to this fake's Connector so the bot's replies land here. Fails only when
+  // the bot cannot be reached or the JSON cannot be parsed.
+  util::Result<Delivery> DeliverActivity(const std::string& bot_url,
+                                         const std::string& activity_json,
+                                         BadToken bad = BadToken::kNone) const;
+
   // --- Connector
   std::vector<RecordedActivity> recorded() const;
   // The next `count` Connector requests fail with `status` (429, 503...)
