@@ -73,11 +73,12 @@ bool HasDigitOrAt(std::string_view s) {
 
 // --- quoted history ------------------------------------------------------
 
+// The verb of a reply header, wherever it stands in the line: "On ... Maria
+// wrote:", "Am ... schrieb Maria <m@x>:", "Maria kirjoitti 2.3.2026 klo 9.14:".
 constexpr std::string_view kReplyVerbs[] = {
-    "wrote:", "writes:", "wrote :", "schrieb:", "schrieb :", "a écrit :", "a écrit:", "a écrit :",
-    "escribió:", "escribio:", "ha scritto:", "schreef:", "escreveu:", "pisze:", "napisał(a):", "napisał:",
-    "skrev:", "kirjoitti:", "написал:", "написал(а):", "написала:", "έγραψε:", "yazdı:", "napsal:",
-    "írta:", "a scris:", "kirjutas:", "rakstīja:", "parašė:", "写道：", "寫道：", "写道:", "wrote：",
+    "wrote", "writes", "schrieb", "a écrit", "escribió", "escribio", "ha scritto", "schreef", "escreveu",
+    "pisze", "napisał", "skrev", "kirjoitti", "написал", "έγραψε", "yazdı", "napsal", "írta", "a scris",
+    "kirjutas", "rakstīja", "parašė", "写道", "寫道",
 };
 
 constexpr std::string_view kReplyPrefixes[] = {
@@ -85,26 +86,37 @@ constexpr std::string_view kReplyPrefixes[] = {
     "Στις ", "В ", "Quoting ", "Zitat von ", "Citando ", "Citant ",
 };
 
-bool EndsWithReplyVerb(std::string_view t) {
-  for (auto v : kReplyVerbs)
-    if (EndsWithIgnoreCase(t, v)) return true;
+bool EndsWithColon(std::string_view t) { return t.ends_with(":") || t.ends_with("："); }
+
+bool ContainsReplyVerb(std::string_view t) {
+  for (auto v : kReplyVerbs) {
+    for (size_t pos = FindIgnoreCase(t, v); pos != std::string_view::npos; pos = FindIgnoreCase(t, v, pos + 1)) {
+      bool left = pos == 0 || !IsWordByte(t[pos - 1]);
+      size_t end = pos + v.size();
+      bool right = end >= t.size() || !IsAsciiAlpha(t[end]);
+      if (left && right) return true;
+    }
+  }
   return false;
 }
 
 // "On Mon, 2 Mar 2026 at 09:14, Maria <m@x.com> wrote:" on one line or
-// wrapped onto up to three. Returns the number of lines it spans (0: none).
+// wrapped onto up to three: ends with ':', holds a reply verb, and starts
+// with a header word or holds a date digit or an address.
+// Returns the number of lines it spans (0: none).
 size_t ReplyHeaderLines(const Lines& lines, size_t i) {
   std::string_view t = TrimView(lines[i]);
   if (t.empty() || t.size() > 300) return 0;
   bool prefix = StartsWithAny(t, kReplyPrefixes);
-  if (EndsWithReplyVerb(t)) return (prefix || HasDigitOrAt(t)) ? 1 : 0;
+  if (EndsWithColon(t)) return ((prefix || HasDigitOrAt(t)) && ContainsReplyVerb(t)) ? 1 : 0;
   if (!prefix) return 0;
-  size_t total = t.size();
+  std::string joined(t);
   for (size_t k = 1; k <= 2 && i + k < lines.size(); ++k) {
     std::string_view next = TrimView(lines[i + k]);
-    total += next.size();
-    if (next.empty() || total > 300) return 0;
-    if (EndsWithReplyVerb(next)) return k + 1;
+    if (next.empty() || joined.size() + next.size() > 300) return 0;
+    joined += " ";
+    joined += next;
+    if (EndsWithColon(next)) return ContainsReplyVerb(joined) ? k + 1 : 0;
   }
   return 0;
 }

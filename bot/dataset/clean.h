@@ -14,11 +14,11 @@
 //
 // Rules, precisely (see the tests in tests/unit/dataset/clean_test.cpp):
 // * Quoted history. Lines starting with ">" are dropped wherever they are
-//   (interleaved replies keep the non-quoted lines). A reply header -- a line,
-//   or two lines when the client wrapped it, ending in "wrote:" or its
-//   translation (schrieb:, a écrit :, escribió:, ha scritto:, schreef:,
-//   escreveu:, pisze:, skrev:, kirjoitti:, написал(а):, 写道：, ...) that starts
-//   with "On"/"Am"/"Le"/... or contains a digit or "@" -- is dropped; when the
+//   (interleaved replies keep the non-quoted lines). A reply header -- a line
+//   (or up to three when the client wrapped it) that ends with ":", holds
+//   "wrote" or its translation (schrieb, a écrit, escribió, ha scritto,
+//   schreef, escreveu, pisze, skrev, kirjoitti, написал, 写道, ...) and starts
+//   with "On"/"Am"/"Le"/"Op"/"Den"/... or holds a digit or "@" -- is dropped; when the
 //   next text line is not a "> " quote (the quote was not marked, e.g. it came
 //   from HTML), everything from the header on is cut. A separator line
 //   ("-----Original Message-----" and its translations, "---------- Forwarded

@@ -181,8 +181,9 @@ void FindLabelledValues(std::string_view t, SpanSet& spans) {
       size_t j = i + label.word.size();
       if (!BoundaryAfter(t, j)) continue;
       while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
-      bool via_is = false;
+      bool via_is = false, via_colon = false;
       if (j < t.size() && (t[j] == ':' || t[j] == '=')) {
+        via_colon = t[j] == ':';
         ++j;
       } else if (label.allow_is && StartsWithIgnoreCase(t.substr(j), "is ")) {
         j += 3;
@@ -213,6 +214,13 @@ void FindLabelledValues(std::string_view t, SpanSet& spans) {
       int dummy_n;
       if (PlaceholderAt(t, vb, &dummy_kind, &dummy_n) == value.size()) break;  // already redacted
       if (via_is && !ValueLooksLikeSecret(value)) break;
+      // "reset your password: use the portal" is prose, not a value: a plain
+      // lower-case word followed by more words on the line.
+      if (via_colon && q != '"' && q != '\'' && q != '`' && !ValueLooksLikeSecret(value) && IsLower(value[0])) {
+        size_t k = ve;
+        while (k < t.size() && (t[k] == ' ' || t[k] == '\t')) ++k;
+        if (k < t.size() && t[k] != '\n' && IsAsciiAlpha(t[k])) break;
+      }
       spans.Add({vb, ve, label.kind, std::string(value)});
       i = ve;
       break;
@@ -515,6 +523,8 @@ void FindIpv6(std::string_view t, SpanSet& spans) {
     size_t colons = std::count(cand.begin(), cand.end(), ':');
     bool compressed = cand.find("::") != std::string::npos;
     if (colons < 2 || (!compressed && colons != 7)) continue;
+    // Needs a digit: "a::b" and "dead::beef" in prose are not addresses.
+    if (std::none_of(cand.begin(), cand.end(), [](char c) { return IsAsciiDigit(c); })) continue;
     unsigned char buf[16];
     if (inet_pton(AF_INET6, cand.c_str(), buf) != 1) continue;
     spans.Add({b, b + cand.size(), PiiKind::kIp, AsciiLowerCopy(cand)});
