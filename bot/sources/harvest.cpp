@@ -7,9 +7,12 @@ util::Result<HarvestReport> Harvest(TicketSource& source, Store& store,
   HarvestReport report;
   report.source = source.name();
   const std::string what = "harvest " + source.name();
-  auto stored_so_far = [&report] {
-    return " (" + std::to_string(report.pages) + " earlier pages with " +
-           std::to_string(report.tickets()) + " tickets are stored; the next harvest resumes after them)";
+  // Said with an error, so the operator knows nothing stored was lost.
+  auto stored_so_far = [&report]() -> std::string {
+    if (report.pages == 0) return "";
+    return " (pages 1-" + std::to_string(report.pages) + " with " +
+           std::to_string(report.tickets()) +
+           " tickets are stored; the next harvest resumes after them)";
   };
 
   std::optional<std::string> cursor;

@@ -309,7 +309,8 @@ TEST_CASE("files source: an interrupted harvest resumes and stores each ticket o
     CHECK(broken.status().message().find("harvest export: page " + std::to_string(fail_after + 1)) !=
           std::string::npos);
     CHECK(broken.status().message().find("connection reset") != std::string::npos);
-    CHECK(broken.status().message().find("resumes") != std::string::npos);
+    CHECK(broken.status().message().find("pages 1-1 with") != std::string::npos);
+    CHECK(broken.status().message().find("resumes after them") != std::string::npos);
   }
   // Rows 1-6 are stored: HD-2001, HD-2002, HD-2006.
   CHECK(*f.store->CountTickets() == 3);
