@@ -359,6 +359,9 @@ Result<FileObject> Client::UploadFile(const std::string& path, const std::string
                                       const std::string& filename) {
   const std::string name =
       filename.empty() ? std::filesystem::path(path).filename().string() : filename;
+  if (purpose == "fine-tune" && !name.ends_with(".jsonl")) {
+    return Status::InvalidArgument("openai: upload: fine-tune files must be named *.jsonl, not " + name);
+  }
   std::error_code ec;
   const uint64_t size = std::filesystem::file_size(path, ec);
   if (ec) return Status::IOError("openai: upload: cannot read " + path + ": " + ec.message());
@@ -374,9 +377,6 @@ Result<FileObject> Client::UploadFile(const std::string& path, const std::string
   // chunks into one buffer of exactly the body's size.
   auto body = form.Encode();
   if (!body.ok()) return body.status().WithContext("openai: upload");
-  if (purpose == "fine-tune" && !name.ends_with(".jsonl")) {
-    return Status::InvalidArgument("openai: upload: fine-tune files must be named *.jsonl, not " + name);
-  }
   Call call("POST", "/files");
   call.body = std::move(*body);
   call.content_type = form.content_type();

@@ -602,9 +602,8 @@ TEST_CASE("openai: client: a 500 is retried with backoff", "[openai][client]") {
 TEST_CASE("openai: client: job create after a 500 finds the job instead of repeating", "[openai][client]") {
   Harness h;
   const std::string file = h.Upload("chat_small.jsonl");
-  // The job is created, but the answer is lost: model it as a server that
-  // creates, then the next GET list sees the job. Here: fail the first
-  // create with 500 (nothing created) -> the lookup finds nothing -> retried.
+  // The create fails with a 500 before anything was made: the client looks
+  // for a job carrying its tag, finds none, and only then sends it again.
   h.fake.InjectServerError(1, 500, "/fine_tuning/jobs");
   JobCreateRequest req;
   req.model = "gpt-4o-mini-2024-07-18";
@@ -621,18 +620,18 @@ TEST_CASE("openai: client: job create after a 500 finds the job instead of repea
 TEST_CASE("openai: client: job create whose answer was lost is found by its tag", "[openai][client]") {
   Harness h;
   const std::string file = h.Upload("chat_small.jsonl");
-  // First create succeeds on the server, but the client sees a 502 from a
-  // gateway: a fault on the *response*. Simulate by creating the job with the
-  // same tag directly, then failing the client's POST.
-  ClientOptions o = h.options;
+  // A job made by a create whose answer never arrived: same tag, already on
+  // the server. The next create with that tag gets a 502 from a gateway
+  // (uncertain: the server may have acted), looks the tag up and returns the
+  // existing job instead of making a second one.
   JobCreateRequest req;
   req.model = "gpt-4o-mini-2024-07-18";
   req.training_file = file;
-  req.metadata[o.idempotency_metadata_key] = "fixed-token-1";
-  auto first = h.client->CreateJob(req);  // the job "created before the answer was lost"
+  req.metadata[h.options.idempotency_metadata_key] = "fixed-token-1";
+  auto first = h.client->CreateJob(req);
   REQUIRE(first.ok());
   h.fake.InjectServerError(1, 502, "/fine_tuning/jobs");
-  auto again = h.client->CreateJob(req);  // same tag: the 502 makes it look, and it finds `first`
+  auto again = h.client->CreateJob(req);
   REQUIRE(again.ok());
   CHECK(again->id == first->id);
   CHECK(h.fake.CountRequests("POST", "/fine_tuning/jobs") == 2);  // not a third
@@ -769,6 +768,7 @@ TEST_CASE("openai: client: every call has a timeout", "[openai][client]") {
   CHECK(r.status().message().rfind("openai: GET /fine_tuning/jobs/ftjob-1: ", 0) == 0);
   CHECK(Contains(r.status().message(), "(after 2 attempts)"));
   CHECK_FALSE(Contains(r.status().message(), o.api_key));
+  INFO(r.status().message());
   CHECK(waits.size() == 1);  // a GET is retried after a timeout
   CHECK(took < std::chrono::seconds(10));  // bounded by the timeout, not hanging
 }
