@@ -153,15 +153,19 @@ uint64_t TokenProvider::token_requests() const { return impl_->requests(); }
 
 // ---------------------------------------------------------------- activities
 
-std::string OutgoingActivityJson(const OutgoingActivity& a) {
+util::Result<std::string> OutgoingActivityJson(const OutgoingActivity& a) {
   json body = {{"type", a.type}};
   if (!a.text.empty()) body["text"] = a.text;
   if (!a.text_format.empty()) body["textFormat"] = a.text_format;
   if (!a.reply_to_id.empty()) body["replyToId"] = a.reply_to_id;
   json attachments = json::array();
-  for (const std::string& attachment : a.attachments_json) {
-    json parsed = json::parse(attachment, nullptr, /*allow_exceptions=*/false);
-    if (!parsed.is_discarded()) attachments.push_back(std::move(parsed));
+  for (size_t i = 0; i < a.attachments_json.size(); ++i) {
+    json parsed = json::parse(a.attachments_json[i], nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_object()) {
+      return util::Status::InvalidArgument("activity: attachment " + std::to_string(i) +
+                                           " is not a JSON object");
+    }
+    attachments.push_back(std::move(parsed));
   }
   body["attachments"] = std::move(attachments);
   return internal::Dump(body);
@@ -196,7 +200,9 @@ class ConnectorClient::Impl {
     request.url = ActivitiesUrl(service_url, conversation_id, activity_id);
     request.headers.Set("Content-Type", "application/json; charset=utf-8");
     request.headers.Set("Accept", "application/json");
-    request.body = OutgoingActivityJson(activity);
+    auto body = OutgoingActivityJson(activity);
+    if (!body.ok()) return body.status().WithContext(context);
+    request.body = std::move(*body);
     // Microsoft asks bots to retry throttled and failed sends; a rare
     // duplicate message is better than a lost answer.
     request.retry_non_idempotent = true;

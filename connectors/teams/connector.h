@@ -74,8 +74,9 @@ struct OutgoingActivity {
   std::string reply_to_id;                    // set by ReplyToActivity
 };
 
-// The JSON body for `activity`.
-std::string OutgoingActivityJson(const OutgoingActivity& activity);
+// The JSON body for `activity`. Fails when an attachment is not a JSON
+// object (sending the message without its card would lose it silently).
+util::Result<std::string> OutgoingActivityJson(const OutgoingActivity& activity);
 
 struct ConnectorOptions {
   CredentialsOptions credentials;

@@ -29,7 +29,8 @@ util::Result<std::string> SignOutgoingWebhook(std::string_view raw_body,
 // The synchronous answer: {"type":"message","text":"..."}.
 std::string OutgoingWebhookReply(const std::string& text);
 // The same with one attachment (e.g. AdaptiveCardAttachment(...); Teams only
-// allows openUrl actions in outgoing-webhook cards).
+// allows openUrl actions in outgoing-webhook cards). An attachment that is
+// not JSON is left out: the answer must go back within 5 s either way.
 std::string OutgoingWebhookReply(const std::string& text, const std::string& attachment_json);
 
 }  // namespace teams

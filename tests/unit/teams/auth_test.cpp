@@ -304,3 +304,18 @@ TEST_CASE("required claims must be present and well typed", "[teams][auth]") {
              Catch::Contains("audience"));
   CHECK(check("{" + base + R"(,"exp":1e300,"serviceurl":"https://s/"})").ok());  // no overflow
 }
+
+TEST_CASE("the OpenID key source insists on https outside tests", "[teams][auth]") {
+  Harness h;
+  OpenIdKeySource production(h.fake->metadata_url(), *h.client);  // allow_http = false
+  auto keys = production.FetchKeys();
+  CHECK(keys.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(keys.status().message(), Catch::Contains("must be https"));
+  CHECK(h.fake->metadata_requests() == 0);
+
+  OpenIdKeySource local(h.fake->metadata_url(), *h.client, /*allow_http=*/true);
+  auto fetched = local.FetchKeys();
+  REQUIRE(fetched.ok());
+  CHECK(fetched->size() == 1);
+  CHECK(fetched->front().endorsements == std::vector<std::string>{"msteams"});
+}

@@ -194,6 +194,11 @@ TEST_CASE("bad arguments are refused before any request", "[teams][connector]") 
         Code::kInvalidArgument);
   CHECK(h.connector->UpdateActivity(h.fake->service_url(), "a:c", "", h.Text("hi")).status().code() ==
         Code::kInvalidArgument);
+  OutgoingActivity broken = h.Text("hi");
+  broken.attachments_json = {"{not json"};
+  auto refused = h.connector->SendToConversation(h.fake->service_url(), "a:c", broken);
+  CHECK(refused.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(refused.status().message(), Catch::Contains("attachment 0 is not a JSON object"));
   CHECK(h.fake->connector_requests() == 0);
 
   // Production settings refuse plain http.
