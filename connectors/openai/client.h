@@ -45,6 +45,17 @@
 
 namespace openai {
 
+// 3 attempts, waits of 0.5 s doubling to at most 8 s, +-25 % jitter.
+inline http::RetryPolicy SdkRetryPolicy() {
+  http::RetryPolicy p;
+  p.max_attempts = 3;
+  p.initial_delay = std::chrono::milliseconds(500);
+  p.multiplier = 2.0;
+  p.max_delay = std::chrono::milliseconds(8000);
+  p.jitter = 0.25;
+  return p;
+}
+
 struct ClientOptions {
   std::string base_url = "https://api.openai.com/v1";
   std::string api_key;  // a secret: sent, never repeated in errors
@@ -71,8 +82,7 @@ struct ClientOptions {
   std::size_t max_response_bytes = 64u << 20;
 
   // The official SDKs' policy: 3 attempts, 0.5 s doubling to at most 8 s.
-  http::RetryPolicy retry{3, std::chrono::milliseconds(500), 2.0,
-                          std::chrono::milliseconds(8000), 0.25};
+  http::RetryPolicy retry = SdkRetryPolicy();
   // A server asking for a longer wait than this ends the retries.
   std::chrono::milliseconds max_server_wait{120000};
 
@@ -86,6 +96,7 @@ struct ClientOptions {
   std::function<void(std::chrono::milliseconds)> sleep;
 };
 
+// Safe to use from many threads at once (the HTTP client underneath is).
 class Client {
  public:
   // Fails on a bad base URL or an unreadable ca_file.

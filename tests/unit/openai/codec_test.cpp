@@ -198,6 +198,12 @@ TEST_CASE("openai: chat request body and response", "[openai][codec]") {
   CHECK(resp->usage.total_tokens == 29);
   CHECK(resp->has_usage);
 
+  auto parts = ParseChatResponse(R"({"choices":[{"index":0,"finish_reason":"stop","message":
+      {"role":"assistant","content":[{"type":"text","text":"Hello "},{"type":"text","text":"there"}]}}]})");
+  REQUIRE(parts.ok());
+  CHECK(parts->choices[0].message.content == "Hello there");
+  CHECK_FALSE(parts->has_usage);  // compatible servers may leave usage out
+
   auto tools = ParseChatResponse(ReadData("chat/chat_completion_response_tool_calls.json"));
   REQUIRE(tools.ok());
   CHECK(tools->choices[0].message.content.empty());  // null content
