@@ -757,7 +757,21 @@ std::string RedactionScope::PlaceholderFor(PiiKind kind, const std::string& key)
   return placeholder;
 }
 
-std::string RedactionScope::Redact(std::string_view t, RedactionCounts* counts) {
+std::string RedactionScope::Redact(std::string_view text, RedactionCounts* counts) {
+  // Replacing a value can expose another: "fe80::1fe80::1" is no address,
+  // but after the first part is replaced the "::1" behind it stands alone.
+  // Passes repeat until nothing new is found, so redacting twice is a no-op.
+  std::string out = RedactOnce(text, counts);
+  if (out == text) return out;  // nothing found: the common case, one pass
+  for (int pass = 0; pass < 4; ++pass) {
+    std::string next = RedactOnce(out, counts);
+    if (next == out) break;
+    out = std::move(next);
+  }
+  return out;
+}
+
+std::string RedactionScope::RedactOnce(std::string_view t, RedactionCounts* counts) {
   SpanSet spans;
   FindPlaceholders(t, spans);
   FindLabelledValues(t, spans);

@@ -6,7 +6,9 @@
 // pair: the same value gets the same placeholder in the question and in the
 // answer ("<EMAIL_1> ... write to <EMAIL_1>"), a different value the next
 // number. Placeholders already in a text are respected (numbering continues
-// after them), so redacting twice changes nothing.
+// after them), and a text is redacted again until a pass finds nothing new
+// (a replacement can expose another value), so redacting twice changes
+// nothing.
 //
 // Kinds and rules (hand-written scanners, no std::regex; see redact_test.cpp):
 //   PASSWORD  the value after "password:", "pw=", "passwd =", "pin:",
@@ -89,6 +91,7 @@ class RedactionScope {
     PiiKind kind;
     std::string key;  // normalised value: same key -> same placeholder
   };
+  std::string RedactOnce(std::string_view text, RedactionCounts* counts);
   std::string PlaceholderFor(PiiKind kind, const std::string& key);
 
   std::vector<std::string> name_parts_;  // lower-cased parts of the requester's name
