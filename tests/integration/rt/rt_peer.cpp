@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -47,7 +48,9 @@ std::string Peer::TokenFile(const std::string& user) const {
 std::unique_ptr<rt::Client> Peer::As(const std::string& user, const std::string& password) const {
   rt::ClientOptions o;
   o.base_url = url;
-  if (std::string file = TokenFile(user); !file.empty()) {
+  // A password opens a session (one slow login, then fast requests); the
+  // token is the fallback when the password is unknown.
+  if (std::string file = TokenFile(user); password.empty() && !file.empty()) {
     o.auth.token = ReadFirstLine(file);
   } else {
     o.auth.user = user;
@@ -66,12 +69,14 @@ std::optional<Peer> PeerFromEnv() {
     if (required) FAIL("DESKBOT_REQUIRE_RT=1 but DESKBOT_RT_URL is not set");
     WARN("DESKBOT_RT_URL is not set: skipping the RT integration test "
          "(deploy/setup.sh test starts the RT peer and sets it)");
+    std::fprintf(stderr, "WARN: DESKBOT_RT_URL is not set: RT integration test skipped\n");
     return std::nullopt;
   }
   auto version = peer.As("root", "password")->Version();
   if (!version.ok()) {
     if (required) FAIL("RT at " + peer.url + " is required but unreachable: " + version.status().ToString());
     WARN("RT at " + peer.url + " is unreachable, skipping: " + version.status().ToString());
+    std::fprintf(stderr, "WARN: RT at %s is unreachable: RT integration test skipped\n", peer.url.c_str());
     return std::nullopt;
   }
   return peer;

@@ -18,7 +18,8 @@ struct Peer {
 
   // "" when the user's token file is not readable.
   std::string TokenFile(const std::string& user) const;
-  // A client logged in as `user` (token when readable, else the password).
+  // A client logged in as `user`: with `password` (a session), or with the
+  // user's token file when `password` is empty.
   std::unique_ptr<rt::Client> As(const std::string& user, const std::string& password) const;
 };
 
