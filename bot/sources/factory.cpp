@@ -1,6 +1,7 @@
 #include "bot/sources/factory.h"
 
 #include "bot/sources/files.h"
+#include "bot/sources/rt.h"
 
 namespace deskbot {
 
@@ -21,6 +22,7 @@ util::Result<std::unique_ptr<TicketSource>> MakeSource(const Config& config, con
     if (!options.ok()) return options.status();
     return std::unique_ptr<TicketSource>(std::make_unique<FilesSource>(std::move(options).value()));
   }
+  if (type == "rt") return MakeRtSource(config, name);
   // One line per further source type goes here, e.g.:
   //   if (type == "rt") return MakeRtSource(config, name);
   // (and its name in KnownSourceTypes()).
