@@ -364,19 +364,41 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(const Response& r, bool keep_alive, unsigned version) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(version);
-    res->result(static_cast<unsigned>(r.status));
-    res->set(bhttp::field::server, shared_->options.server_name);
-    for (const auto& [name, value] : r.headers.fields()) res->insert(name, value);
-    res->body() = r.body;
-    res->keep_alive(keep_alive);
-    res->prepare_payload();
+    auto res = BuildResponse(r, keep_alive, version);
+    if (!res) {
+      // The handler's answer cannot be sent (bad status or header): say so
+      // rather than drop the connection.
+      res = BuildResponse(Response::Text(500, "internal error: bad response\n"), false, version);
+    }
     res_ = res;
     stream_.expires_after(shared_->options.read_timeout);
     bhttp::async_write(stream_, *res,
                        beast::bind_front_handler(&Session::OnWrite, shared_from_this(),
                                                  !keep_alive));
+  }
+
+  std::shared_ptr<bhttp::response<bhttp::string_body>> BuildResponse(const Response& r,
+                                                                     bool keep_alive,
+                                                                     unsigned version) {
+    if (r.status < 100 || r.status > 599) return nullptr;
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
+    try {
+      res->version(version);
+      res->result(static_cast<unsigned>(r.status));
+      res->set(bhttp::field::server, shared_->options.server_name);
+      for (const auto& [name, value] : r.headers.fields()) {
+        if (name.find_first_of("\r\n:") != std::string::npos ||
+            value.find_first_of("\r\n") != std::string::npos)
+          return nullptr;  // header injection
+        res->insert(name, value);
+      }
+      res->body() = r.body;
+      res->keep_alive(keep_alive);
+      res->prepare_payload();
+    } catch (const std::exception&) {
+      return nullptr;
+    }
+    return res;
   }
 
   void OnWrite(bool close, beast::error_code ec, std::size_t) {

@@ -12,6 +12,7 @@
 // and retry_reason from X-Slack-Retry-Num / -Reason) and goes to the handler.
 // The handler persists it and returns; its reply JSON becomes the 200 body.
 // A handler error answers 500 so Slack retries (events) -- nothing is lost.
+// Unlike Socket Mode, the handler may run on several server threads at once.
 #pragma once
 
 #include <string>

@@ -363,3 +363,24 @@ TEST_CASE("StaticFiles serves files under its root and nothing outside") {
   server.Stop();
   fs::remove_all(root);
 }
+
+TEST_CASE("server answers 500 when a handler throws or returns an unsendable response") {
+  Router router;
+  router.Add("GET", "/throw", [](const Request&) -> Response { throw std::runtime_error("boom"); });
+  router.Add("GET", "/bad-status", [](const Request&) { return Response::Text(42, "x"); });
+  router.Add("GET", "/bad-header", [](const Request&) {
+    Response r = Response::Text(200, "x");
+    r.headers.Set("X-Evil", "a\r\nSet-Cookie: pwned=1");
+    return r;
+  });
+  Server server(ServerOptions{}, router.AsHandler());
+  REQUIRE(server.Start().ok());
+  Client c(server.port());
+  CHECK(c.Send("GET", "/throw").result_int() == 500);
+  Client c2(server.port());
+  CHECK(c2.Send("GET", "/bad-status").result_int() == 500);
+  Client c3(server.port());
+  auto r = c3.Send("GET", "/bad-header");
+  CHECK(r.result_int() == 500);
+  CHECK(r.find("Set-Cookie") == r.end());
+}
