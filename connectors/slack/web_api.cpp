@@ -138,7 +138,14 @@ Result<std::string> WebApi::Call(std::string_view method_view, std::string_view 
   req.fail_on_http_error = false;
 
   auto resp = client_->Send(req);
-  if (!resp.ok()) return resp.status().WithContext(where);
+  if (!resp.ok()) {
+    // The client gives up at once on a Retry-After longer than it may wait;
+    // that is still Slack's rate limit, so name it the way Slack does.
+    if (resp.status().message().find("HTTP 429") != std::string::npos) {
+      return Status::Unavailable(where + ": ratelimited (" + resp.status().message() + ")");
+    }
+    return resp.status().WithContext(where);
+  }
   const http::Response& r = *resp;
 
   if (r.status == 429) {

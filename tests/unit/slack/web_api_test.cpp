@@ -184,6 +184,17 @@ TEST_CASE("slack web api: persistent 429 surfaces as retryable ratelimited with 
   CHECK(r.status().message().find("retry after 7 s") != std::string::npos);
 }
 
+TEST_CASE("slack web api: a Retry-After beyond the allowed wait fails fast as ratelimited") {
+  Fixture f;
+  f.fake.FailNextHttp("chat.postMessage", 429, "", "3600");
+  auto r = f.api->PostMessage({"C1", "hello", "", ""});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kUnavailable);
+  CHECK(slack::ErrorCode(r.status()) == "ratelimited");
+  CHECK(r.status().message().find("3600") != std::string::npos);
+  CHECK(f.waits.empty());
+}
+
 TEST_CASE("slack web api: 500 is retried, then succeeds") {
   Fixture f;
   f.fake.FailNextHttp("auth.test", 500, "oops");
