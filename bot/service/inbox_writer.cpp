@@ -1,0 +1,143 @@
+#include "bot/service/inbox_writer.h"
+
+#include <spdlog/spdlog.h>
+
+namespace deskbot::service {
+
+InboxWriter::InboxWriter(Store& store, InboxWriterOptions options, Metrics* metrics)
+    : store_(store), options_(options), metrics_(metrics) {
+  if (options_.max_batch == 0) options_.max_batch = 1;
+}
+
+InboxWriter::~InboxWriter() { Stop(); }
+
+void InboxWriter::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (running_) return;
+  running_ = true;
+  stopping_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void InboxWriter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!running_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  running_ = false;
+}
+
+void InboxWriter::Submit(InboxEvent event, InboxAck ack) {
+  if (event.connector.empty() || event.event_key.empty()) {
+    ack(util::Status::InvalidArgument("inbox: an event needs a connector and an event key"));
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  bool notify = false;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (!running_ || stopping_) {
+      lock.unlock();
+      ack(util::Status::Unavailable("inbox: the service is stopping"));
+      return;
+    }
+    events_.push_back(std::move(event));
+    acks_.push_back(std::move(ack));
+    started_.push_back(now);
+    notify = writer_idle_;
+    writer_idle_ = false;
+  }
+  // Only an idle writer needs waking: a busy one takes this event with its
+  // next batch. Saves a futex call per event under load.
+  if (notify) cv_.notify_one();
+}
+
+void InboxWriter::Run() {
+  std::vector<InboxEvent> events;
+  std::vector<InboxAck> acks;
+  std::vector<std::chrono::steady_clock::time_point> started;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    while (events_.empty() && !stopping_) {
+      writer_idle_ = true;
+      cv_.wait(lock);
+    }
+    writer_idle_ = false;
+    if (events_.empty() && stopping_) return;
+    if (events_.size() <= options_.max_batch) {
+      events.swap(events_);
+      acks.swap(acks_);
+      started.swap(started_);
+    } else {
+      // Take the oldest max_batch; the rest wait for the next commit.
+      auto n = static_cast<std::ptrdiff_t>(options_.max_batch);
+      events.assign(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.begin() + n));
+      acks.assign(std::make_move_iterator(acks_.begin()), std::make_move_iterator(acks_.begin() + n));
+      started.assign(started_.begin(), started_.begin() + n);
+      events_.erase(events_.begin(), events_.begin() + n);
+      acks_.erase(acks_.begin(), acks_.begin() + n);
+      started_.erase(started_.begin(), started_.begin() + n);
+    }
+    lock.unlock();
+    Commit(events, acks, started);
+    events.clear();
+    acks.clear();
+    started.clear();
+    lock.lock();
+  }
+}
+
+void InboxWriter::Commit(std::vector<InboxEvent>& events, std::vector<InboxAck>& acks,
+                         std::vector<std::chrono::steady_clock::time_point>& started) {
+  auto fresh = store_.InsertInboxBatch(events);
+  if (!fresh.ok() && fresh.status().code() == util::Status::Code::kInvalidArgument &&
+      events.size() > 1) {
+    // One bad event (a constraint it breaks) must not fail the others: write
+    // them one by one so only the bad one is refused.
+    std::vector<bool> each(events.size(), false);
+    std::vector<util::Status> errors(events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      auto one = store_.InsertInboxBatch(std::span<const InboxEvent>(&events[i], 1));
+      if (one.ok()) each[i] = (*one)[0];
+      else errors[i] = one.status();
+    }
+    bool any_new = false;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      if (errors[i].ok()) {
+        any_new = any_new || each[i];
+        acks[i](static_cast<bool>(each[i]));
+      } else {
+        acks[i](errors[i]);
+      }
+    }
+    if (any_new && on_commit_) on_commit_();
+    return;
+  }
+  if (!fresh.ok()) {
+    spdlog::warn("inbox: could not store {} event(s): {}", events.size(), fresh.status().ToString());
+    for (auto& ack : acks) ack(fresh.status());
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  bool any_new = false;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const bool is_new = (*fresh)[i];
+    any_new = any_new || is_new;
+    if (metrics_ != nullptr) {
+      metrics_->ack_latency.Observe(now - started[i]);
+      if (!is_new) metrics_->CountEvent(events[i].connector, "duplicate_event");
+    }
+    acks[i](is_new);
+  }
+  if (metrics_ != nullptr) {
+    metrics_->inbox_batches.fetch_add(1, std::memory_order_relaxed);
+    metrics_->inbox_batch_events.fetch_add(events.size(), std::memory_order_relaxed);
+  }
+  if (any_new && on_commit_) on_commit_();
+}
+
+}  // namespace deskbot::service

@@ -1,0 +1,75 @@
+// The inbox writer: durable storage of inbound events, with group commit.
+//
+// HTTP handlers (and socket clients) Submit events from any thread. One
+// writer thread takes every event that arrived while its previous commit ran
+// and writes them in ONE transaction, then calls each event's ack. Under load
+// a commit therefore costs one transaction per batch rather than per event;
+// when idle an event is written as soon as it arrives (no timer, no waiting
+// for a batch to fill).
+//
+// The ack is the point of no return: a handler answers the vendor (HTTP 200)
+// only from the ack, so an event the vendor saw acknowledged is on disk.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "bot/core/chat.h"
+#include "bot/core/store.h"
+#include "bot/service/metrics.h"
+
+namespace deskbot::service {
+
+struct InboxWriterOptions {
+  std::size_t max_batch = 4096;  // events per transaction at most
+};
+
+class InboxWriter final : public InboxSink {
+ public:
+  InboxWriter(Store& store, InboxWriterOptions options, Metrics* metrics);
+  ~InboxWriter() override;  // Stop()
+  InboxWriter(const InboxWriter&) = delete;
+  InboxWriter& operator=(const InboxWriter&) = delete;
+
+  void Start();
+  // Writes everything submitted so far, then stops the thread. Events
+  // submitted afterwards are refused (kUnavailable) so the vendor retries.
+  void Stop();
+
+  // Thread-safe. An event without a connector or event key is refused at once
+  // (kInvalidArgument) rather than failing its whole batch.
+  void Submit(InboxEvent event, InboxAck ack) override;
+
+  // Called on the writer thread after each commit that stored a new event
+  // (wakes the workers).
+  void set_on_commit(std::function<void()> fn) { on_commit_ = std::move(fn); }
+
+ private:
+  void Run();
+  void Commit(std::vector<InboxEvent>& events, std::vector<InboxAck>& acks,
+              std::vector<std::chrono::steady_clock::time_point>& started);
+
+  Store& store_;
+  InboxWriterOptions options_;
+  Metrics* metrics_;
+  std::function<void()> on_commit_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool running_ = false;
+  bool stopping_ = false;
+  bool writer_idle_ = false;  // the writer waits on cv_: Submit must notify
+  // Three parallel vectors (not a vector of structs) so the events can be
+  // handed to the store as one span without copying.
+  std::vector<InboxEvent> events_;
+  std::vector<InboxAck> acks_;
+  std::vector<std::chrono::steady_clock::time_point> started_;
+  std::thread thread_;
+};
+
+}  // namespace deskbot::service

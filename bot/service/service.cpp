@@ -1,0 +1,179 @@
+#include "bot/service/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <nlohmann/json.hpp>
+
+namespace deskbot::service {
+
+using util::Status;
+using http::server::Request;
+using http::server::Response;
+
+void MountAsync(http::server::Router& router, const chat::HttpRoute& route) {
+  // TODO(lead): when the server has Router::AddAsync/AddPrefixAsync, register
+  // route.handler with it directly and drop this blocking shim.
+  chat::AsyncHandler handler = route.handler;
+  http::server::Handler blocking = [handler](const Request& request) {
+    auto promise = std::make_shared<std::promise<Response>>();
+    auto once = std::make_shared<std::once_flag>();
+    std::future<Response> answer = promise->get_future();
+    handler(request, [promise, once](Response r) {
+      std::call_once(*once, [&] { promise->set_value(std::move(r)); });
+    });
+    return answer.get();
+  };
+  if (route.prefix) router.AddPrefix(route.method, route.path, std::move(blocking));
+  else router.Add(route.method, route.path, std::move(blocking));
+}
+
+Service::Service(ServiceOptions options, ServiceDeps deps)
+    : options_(std::move(options)),
+      deps_(std::move(deps)),
+      writer_(*deps_.store, options_.inbox, &metrics_) {}
+
+Service::~Service() { Stop(); }
+
+InboxSink& Service::inbox() { return writer_; }
+
+void Service::AddConnector(ChatConnector& connector, std::vector<chat::HttpRoute> routes) {
+  connectors_[connector.name()] = &connector;
+  for (auto& r : routes) routes_.push_back(std::move(r));
+}
+
+void Service::AddRoute(chat::HttpRoute route) { routes_.push_back(std::move(route)); }
+
+Status Service::ReloadModel() {
+  if (!deps_.load_model) return Status::OK();
+  auto loaded = deps_.load_model();
+  if (!loaded.ok()) return loaded.status().WithContext("load model");
+  model_loaded_ = loaded->model != nullptr;
+  if (model_loaded_) spdlog::info("model: version {} loaded", loaded->version);
+  else spdlog::warn("model: none promoted yet; every question goes to agents");
+  models_.Set(loaded->model, loaded->version);
+  return Status::OK();
+}
+
+Status Service::Start() {
+  if (started_) return Status::OK();
+  Store& store = *deps_.store;
+  auto requeued = store.RequeueProcessingInbox();
+  if (!requeued.ok()) return requeued.status().WithContext("start");
+  if (*requeued > 0)
+    spdlog::info("inbox: {} event(s) left unfinished by the last run are queued again", *requeued);
+  DESK_RETURN_IF_ERROR(ReloadModel());
+
+  workflow_ = std::make_unique<Workflow>(store, models_, connectors_, options_.workflow, &metrics_);
+  sender_ = std::make_unique<OutboxSender>(store, connectors_, options_.outbox, &metrics_);
+  workers_ = std::make_unique<InboxWorkers>(store, *workflow_, options_.workers,
+                                            [this](const ProcessResult& r) { OnProcessed(r); });
+  retrain_ = std::make_unique<RetrainPolicy>(
+      store, deps_.retrainer, options_.retrain, [this](const RetrainOutcome&) {
+        Status st = ReloadModel();
+        if (!st.ok()) spdlog::error("retrain: new model did not load: {}", st.ToString());
+      });
+  scheduler_ = std::make_unique<Scheduler>();
+  if (deps_.harvest && options_.harvest_interval.count() > 0) {
+    scheduler_->Add("harvest", options_.harvest_interval, [this] {
+      Status st = deps_.harvest();
+      if (!st.ok()) spdlog::error("harvest: {}", st.ToString());
+    });
+  }
+  if (deps_.retrainer != nullptr) {
+    scheduler_->Add("retrain", options_.retrain.interval, [this] {
+      auto r = retrain_->RunIfDue(/*scheduled=*/true);
+      if (!r.ok()) spdlog::error("retrain: {}", r.status().ToString());
+    });
+    scheduler_->Add("retrain-by-count", std::chrono::milliseconds(0), [this] {
+      auto r = retrain_->RunIfDue(/*scheduled=*/false);
+      if (!r.ok()) spdlog::error("retrain: {}", r.status().ToString());
+    });
+  }
+
+  router_ = std::make_unique<http::server::Router>();
+  router_->Add("GET", "/healthz", [this](const Request&) { return Healthz(); });
+  router_->Add("GET", "/readyz", [this](const Request&) { return Readyz(); });
+  router_->Add("GET", "/metrics", [this](const Request&) { return MetricsPage(); });
+  for (const auto& route : routes_) MountAsync(*router_, route);
+  http::server::ServerOptions http_options;
+  http_options.host = options_.host;
+  http_options.port = options_.port;
+  http_options.threads = options_.http_threads;
+  http_options.max_body_bytes = options_.max_body_bytes;
+  server_ = std::make_unique<http::server::Server>(http_options, router_->AsHandler());
+
+  writer_.set_on_commit([this] { workers_->Wake(); });
+  writer_.Start();
+  workers_->Start();
+  sender_->Start();
+  scheduler_->Start();
+  Status st = server_->Start();
+  if (!st.ok()) {
+    started_ = true;  // so Stop() tears down what did start
+    Stop();
+    return st.WithContext("listen on " + options_.host + ":" + std::to_string(options_.port));
+  }
+  started_ = true;
+  spdlog::info("service: listening on {}:{} ({} chat connector(s), {} worker(s))", options_.host,
+               server_->port(), connectors_.size(), options_.workers.threads);
+  return Status::OK();
+}
+
+void Service::Stop() {
+  if (!started_) return;
+  started_ = false;
+  spdlog::info("service: stopping");
+  // Order matters: requests in flight wait for their events to be stored, so
+  // the HTTP server stops (drains) before the writer; the writer stores what
+  // arrived before the workers stop; the sender goes last so answers the
+  // workers produced meanwhile are still sent if they are due.
+  if (server_) server_->Stop();
+  writer_.Stop();
+  if (workers_) workers_->Stop();
+  if (sender_) sender_->Stop();
+  if (scheduler_) scheduler_->Stop();
+  spdlog::info("service: stopped");
+}
+
+std::uint16_t Service::port() const { return server_ ? server_->port() : 0; }
+
+bool Service::ready() const {
+  return started_ && model_loaded_ && deps_.store->CountChatQueues().ok();
+}
+
+void Service::OnProcessed(const ProcessResult& r) {
+  if (r.enqueued) sender_->Wake();
+  if (r.new_pairs > 0 && retrain_) {
+    retrain_->NoteFeedback(r.new_pairs);
+    if (retrain_->ShouldTrigger()) scheduler_->Trigger("retrain-by-count");
+  }
+}
+
+Response Service::Healthz() const { return Response::Text(200, "ok\n"); }
+
+Response Service::Readyz() const {
+  nlohmann::json body;
+  auto counts = deps_.store->CountChatQueues();
+  const ModelSlot::Loaded loaded = models_.Get();
+  body["store"] = counts.ok() ? "ok" : counts.status().ToString();
+  body["model"] = loaded.model ? nlohmann::json(loaded.version) : nlohmann::json(nullptr);
+  const bool ready = started_ && counts.ok() && loaded.model != nullptr;
+  body["ready"] = ready;
+  if (!loaded.model) body["reason"] = "no model loaded (train and promote one: deskbot train)";
+  return Response::Json(ready ? 200 : 503, body.dump() + "\n");
+}
+
+Response Service::MetricsPage() const {
+  Gauges g;
+  auto counts = deps_.store->CountChatQueues();
+  g.store_ok = counts.ok();
+  if (counts.ok()) g.queues = *counts;
+  const ModelSlot::Loaded loaded = models_.Get();
+  g.model_version = loaded.model ? (loaded.version.empty() ? "unknown" : loaded.version) : "";
+  Response r = Response::Text(200, metrics_.Render(g));
+  r.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  return r;
+}
+
+}  // namespace deskbot::service

@@ -1,0 +1,121 @@
+// The long-running process (`deskbot serve`): one HTTP server (chat
+// webhooks, the web chat, /healthz, /readyz, /metrics), the inbox writer,
+// inbox workers running the approval workflow, the outbox sender, and the
+// schedulers (harvest, retrain). Everything it knows lives in the Store, so a
+// restart resumes where the last process stopped. See README.md here.
+//
+//   Service service(options, {&store, load_model, &retrainer, harvest});
+//   WebChat webchat(store, service.inbox(), ...);
+//   service.AddConnector(webchat, webchat.Routes());
+//   DESK_RETURN_IF_ERROR(service.Start());
+//   ... wait for SIGTERM ...
+//   service.Stop();
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bot/chat/http_route.h"
+#include "bot/core/chat.h"
+#include "bot/core/store.h"
+#include "bot/service/inbox_writer.h"
+#include "bot/service/metrics.h"
+#include "bot/service/outbox_sender.h"
+#include "bot/service/scheduler.h"
+#include "bot/service/workers.h"
+#include "bot/service/workflow.h"
+
+namespace deskbot::service {
+
+struct ServiceOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;           // 0: an ephemeral port (see port())
+  int http_threads = 2;
+  std::size_t max_body_bytes = 1 << 20;
+  WorkerOptions workers;
+  WorkflowOptions workflow;
+  OutboxOptions outbox;
+  InboxWriterOptions inbox;
+  std::chrono::milliseconds harvest_interval{0};  // 0: no scheduled harvest
+  RetrainOptions retrain;
+};
+
+// Loads the promoted model; a null model means none is promoted yet (every
+// question then goes to agents as "abstained").
+using ModelLoader = std::function<util::Result<ModelSlot::Loaded>()>;
+
+struct ServiceDeps {
+  Store* store = nullptr;
+  ModelLoader load_model;                   // unset: no model
+  Retrainer* retrainer = nullptr;           // unset: no retraining
+  std::function<util::Status()> harvest;    // unset: no scheduled harvest
+};
+
+class Service {
+ public:
+  Service(ServiceOptions options, ServiceDeps deps);
+  ~Service();  // Stop()
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Where connectors put inbound events. Valid from construction; accepts
+  // events once Start() ran.
+  InboxSink& inbox();
+  Metrics& metrics() { return metrics_; }
+  ModelSlot& models() { return models_; }
+  Store& store() { return *deps_.store; }
+
+  // Before Start(): a chat to serve, and the HTTP routes it needs.
+  void AddConnector(ChatConnector& connector, std::vector<chat::HttpRoute> routes = {});
+  // Extra routes (e.g. an admin page) before Start().
+  void AddRoute(chat::HttpRoute route);
+
+  // Re-queues events a previous process left claimed, loads the model,
+  // starts the threads and, last, the HTTP server. Fails on a port in use or
+  // a model that does not load.
+  util::Status Start();
+  // Graceful: stops accepting and answers requests in flight, writes the
+  // events already received, lets workers finish the event at hand (claimed
+  // but unstarted ones go back to pending), finishes the send at hand.
+  // Idempotent.
+  void Stop();
+
+  std::uint16_t port() const;
+  bool ready() const;
+  // Loads the promoted model again (after a retrain promoted a new one).
+  util::Status ReloadModel();
+
+ private:
+  http::server::Response Healthz() const;
+  http::server::Response Readyz() const;
+  http::server::Response MetricsPage() const;
+  void OnProcessed(const ProcessResult& result);
+
+  ServiceOptions options_;
+  ServiceDeps deps_;
+  Metrics metrics_;
+  ModelSlot models_;
+  ConnectorSet connectors_;
+  std::vector<chat::HttpRoute> routes_;
+  InboxWriter writer_;
+  std::unique_ptr<Workflow> workflow_;
+  std::unique_ptr<InboxWorkers> workers_;
+  std::unique_ptr<OutboxSender> sender_;
+  std::unique_ptr<RetrainPolicy> retrain_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<http::server::Router> router_;
+  std::unique_ptr<http::server::Server> server_;
+  bool started_ = false;
+  bool model_loaded_ = false;
+};
+
+// Registers an asynchronous route on a router. Until the HTTP server has
+// Router::AddAsync, the I/O thread waits for `respond` (the handler's
+// callback), so an event is still acknowledged only once it is stored.
+void MountAsync(http::server::Router& router, const chat::HttpRoute& route);
+
+}  // namespace deskbot::service

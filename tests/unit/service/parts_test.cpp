@@ -1,0 +1,206 @@
+// The service's smaller parts: the group-committing inbox writer, metrics,
+// JSON logs, the retrain policy and the scheduler.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "bot/service/inbox_writer.h"
+#include "bot/service/logging.h"
+#include "bot/service/metrics.h"
+#include "bot/service/scheduler.h"
+#include "bot/store/sqlite_store.h"
+
+using namespace deskbot;
+using namespace deskbot::service;
+
+namespace {
+
+std::unique_ptr<SqliteStore> Memory() { return std::move(SqliteStore::Open(":memory:")).value(); }
+
+InboxEvent Event(const std::string& key) {
+  return InboxEvent{0, "slack", "slack:" + key, "event", R"({"type":"event_callback"})", 0, 0};
+}
+
+}  // namespace
+
+TEST_CASE("the inbox writer acks every event once it is stored, in group commits", "[service]") {
+  auto store = Memory();
+  Metrics metrics;
+  InboxWriter writer(*store, {}, &metrics);
+  std::atomic<int> woken{0};
+  writer.set_on_commit([&] { ++woken; });
+  writer.Start();
+
+  constexpr int kThreads = 8, kPerThread = 250;
+  std::atomic<int> acked_new{0}, acked_dup{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::promise<void> done;
+        // Every event twice: the second is a vendor retry.
+        for (int copy = 0; copy < 2; ++copy) {
+          std::promise<util::Result<bool>> p;
+          writer.Submit(Event(std::to_string(t) + "-" + std::to_string(i)),
+                        [&](util::Result<bool> r) { p.set_value(r); });
+          auto r = p.get_future().get();
+          if (!r.ok()) ++errors;
+          else if (*r) ++acked_new;
+          else ++acked_dup;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  writer.Stop();
+  CHECK(errors == 0);
+  CHECK(acked_new == kThreads * kPerThread);
+  CHECK(acked_dup == kThreads * kPerThread);
+  CHECK(store->CountChatQueues()->inbox_pending == kThreads * kPerThread);
+  CHECK(metrics.ack_latency.count() == 2u * kThreads * kPerThread);
+  CHECK(metrics.inbox_batch_events == 2u * kThreads * kPerThread);
+  // Concurrent submitters share commits.
+  CHECK(metrics.inbox_batches < metrics.inbox_batch_events);
+  CHECK(woken > 0);
+  CHECK(metrics.events("slack", "duplicate_event") == static_cast<std::uint64_t>(kThreads * kPerThread));
+}
+
+TEST_CASE("the inbox writer refuses bad events alone and everything after Stop", "[service]") {
+  auto store = Memory();
+  InboxWriter writer(*store, {}, nullptr);
+  writer.Start();
+  std::promise<util::Result<bool>> bad, good;
+  InboxEvent e = Event("x");
+  e.event_key.clear();
+  writer.Submit(e, [&](util::Result<bool> r) { bad.set_value(r); });
+  writer.Submit(Event("y"), [&](util::Result<bool> r) { good.set_value(r); });
+  CHECK(bad.get_future().get().status().code() == util::Status::Code::kInvalidArgument);
+  auto g = good.get_future().get();
+  REQUIRE(g.ok());
+  CHECK(*g);
+  writer.Stop();
+  std::promise<util::Result<bool>> late;
+  writer.Submit(Event("z"), [&](util::Result<bool> r) { late.set_value(r); });
+  CHECK(late.get_future().get().status().code() == util::Status::Code::kUnavailable);
+}
+
+TEST_CASE("metrics render in the Prometheus text format", "[service]") {
+  Metrics m;
+  m.CountEvent("slack", "question");
+  m.CountEvent("slack", "question");
+  m.CountSend("webchat", "answer", "sent");
+  m.ack_latency.Observe(std::chrono::microseconds(300));
+  m.suggestion_latency.Observe(std::chrono::milliseconds(40));
+  Gauges g;
+  g.store_ok = true;
+  g.queues.inbox_pending = 3;
+  g.queues.outbox_sending = 1;
+  g.queues.suggestions[static_cast<int>(SuggestionState::kPending)] = 5;
+  g.model_version = "local-7";
+  const std::string text = m.Render(g);
+  CHECK_THAT(text, Catch::Contains("deskbot_events_total{connector=\"slack\",type=\"question\"} 2"));
+  CHECK_THAT(text, Catch::Contains(
+                       "deskbot_outbox_sends_total{connector=\"webchat\",kind=\"answer\",result=\"sent\"} 1"));
+  CHECK_THAT(text, Catch::Contains("deskbot_ack_latency_seconds_bucket{le=\"0.0005\"} 1"));
+  CHECK_THAT(text, Catch::Contains("deskbot_ack_latency_seconds_bucket{le=\"0.00025\"} 0"));
+  CHECK_THAT(text, Catch::Contains("deskbot_ack_latency_seconds_count 1"));
+  CHECK_THAT(text, Catch::Contains("deskbot_suggestion_latency_seconds_bucket{le=\"0.05\"} 1"));
+  CHECK_THAT(text, Catch::Contains("deskbot_inbox_depth 3"));
+  CHECK_THAT(text, Catch::Contains("deskbot_outbox_depth 1"));
+  CHECK_THAT(text, Catch::Contains("deskbot_suggestions{state=\"pending\"} 5"));
+  CHECK_THAT(text, Catch::Contains("deskbot_model_info{version=\"local-7\"} 1"));
+  CHECK_THAT(text, Catch::Contains("# TYPE deskbot_ack_latency_seconds histogram"));
+  CHECK(Metrics::Labels({{"v", "a\"b\\c\nd"}}) == "v=\"a\\\"b\\\\c\\nd\"");
+}
+
+TEST_CASE("JSON log lines are valid JSON whatever the message holds", "[service]") {
+  const std::string line = JsonLogLine("2024-01-01T00:00:00.000Z", "warning",
+                                       "quote \" backslash \\ newline \n tab \t ctl \x01 ünï");
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  REQUIRE(j.is_object());
+  CHECK(j["level"] == "warning");
+  CHECK(j["msg"] == "quote \" backslash \\ newline \n tab \t ctl \x01 ünï");
+  CHECK(ConfigureLogging({"info", "json"}).ok());
+  CHECK(ConfigureLogging({"loud", "json"}).code() == util::Status::Code::kInvalidArgument);
+  CHECK(ConfigureLogging({"info", "xml"}).code() == util::Status::Code::kInvalidArgument);
+  CHECK(ConfigureLogging({"info", "text"}).ok());
+}
+
+namespace {
+struct CountingRetrainer : Retrainer {
+  std::vector<RetrainRequest> requests;
+  bool promote = true;
+  util::Result<RetrainOutcome> Retrain(const RetrainRequest& r) override {
+    requests.push_back(r);
+    return RetrainOutcome{promote, "v" + std::to_string(requests.size() + 1), "better"};
+  }
+};
+
+void AddFeedback(Store& store, int n) {
+  for (int i = 0; i < n; ++i) {
+    Pair p;
+    p.question = "q" + std::to_string(i);
+    p.answer = "a";
+    p.origin = PairOrigin::kApproved;
+    REQUIRE(store.AddPair(p).ok());
+  }
+}
+}  // namespace
+
+TEST_CASE("the retrain policy retrains every N feedback pairs and on schedule when needed",
+          "[service]") {
+  auto store = Memory();
+  CountingRetrainer retrainer;
+  int promoted = 0;
+  RetrainOptions o;
+  o.every_pairs = 3;
+  RetrainPolicy policy(*store, &retrainer, o, [&](const RetrainOutcome&) { ++promoted; });
+
+  AddFeedback(*store, 2);
+  CHECK_FALSE(*policy.RunIfDue(false));  // 2 < 3
+  AddFeedback(*store, 1);
+  CHECK(*policy.RunIfDue(false));
+  REQUIRE(retrainer.requests.size() == 1);
+  CHECK(retrainer.requests[0].new_feedback_pairs == 3);
+  CHECK(promoted == 1);
+  CHECK_FALSE(*policy.RunIfDue(false));  // the mark moved
+  CHECK_FALSE(*policy.RunIfDue(true));   // nothing changed since
+  AddFeedback(*store, 1);
+  CHECK(*policy.RunIfDue(true));         // the schedule retrains on any change
+  CHECK(retrainer.requests.back().reason == "schedule");
+
+  // The mark survives a restart (a new policy on the same store).
+  RetrainPolicy again(*store, &retrainer, o, nullptr);
+  CHECK_FALSE(*again.RunIfDue(true));
+  // No retrainer: never due.
+  RetrainPolicy none(*store, nullptr, o, nullptr);
+  AddFeedback(*store, 5);
+  CHECK_FALSE(*none.RunIfDue(true));
+}
+
+TEST_CASE("the scheduler runs jobs on their interval and on demand, one at a time", "[service]") {
+  Scheduler s;
+  std::atomic<int> ticks{0}, triggered{0}, running{0}, overlap{0};
+  auto job = [&](std::atomic<int>& counter) {
+    return [&] {
+      if (running.fetch_add(1) > 0) ++overlap;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      ++counter;
+      running.fetch_sub(1);
+    };
+  };
+  s.Add("tick", std::chrono::milliseconds(10), job(ticks));
+  s.Add("manual", std::chrono::milliseconds(0), job(triggered));
+  s.Start();
+  s.Trigger("manual");
+  for (int i = 0; i < 200 && (ticks < 3 || triggered < 1); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  s.Stop();
+  CHECK(ticks >= 3);
+  CHECK(triggered == 1);
+  CHECK(overlap == 0);
+}
