@@ -631,4 +631,14 @@ Status Client::Take(std::int64_t ticket_id) {
   return Status::OK();
 }
 
+Status Client::DeleteTicket(std::int64_t ticket_id) {
+  const std::string what = "rt: ticket " + std::to_string(ticket_id) + ": delete";
+  auto j = impl_->Call(impl_->Make("DELETE", "/ticket/" + std::to_string(ticket_id), {}));
+  if (!j.ok()) return j.status().WithContext(what);
+  auto t = GetTicket(ticket_id);
+  if (!t.ok()) return t.status().WithContext(what);
+  if (t->status != "deleted") return Status::Unauthorized(what + ": still '" + t->status + "'");
+  return Status::OK();
+}
+
 }  // namespace rt

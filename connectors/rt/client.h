@@ -154,6 +154,8 @@ class Client {
   util::Status SetStatus(std::int64_t ticket_id, const std::string& status);
   // Makes the calling user the owner.
   util::Status Take(std::int64_t ticket_id);
+  // Marks the ticket deleted (it then vanishes from every search).
+  util::Status DeleteTicket(std::int64_t ticket_id);
 
  private:
   class Impl;

@@ -204,6 +204,13 @@ TEST_CASE("RT: harvest maps real tickets, a re-run adds nothing, updates are pic
   REQUIRE(t.messages.size() == 3);
   CHECK_FALSE(t.messages[2].is_public);
   CHECK(t.messages[2].body.find("confirmed by phone") != std::string::npos);
+
+  // Deleted tickets vanish from RT's searches: nothing new, nothing removed
+  // from the store (a harvest only adds and replaces).
+  rt_it::DeleteFixture(*peer, f);
+  HarvestReport after_delete = Ok(Harvest(*source, *store));
+  CHECK(after_delete.tickets() == 0);
+  CHECK(Ok(store->CountTickets()) == 5);
 }
 
 TEST_CASE("RT: an interrupted harvest resumes to the same complete set", "[rt][integration]") {
@@ -249,6 +256,7 @@ TEST_CASE("RT: an interrupted harvest resumes to the same complete set", "[rt][i
       CHECK(t.messages[i].is_public == ref.messages[i].is_public);
     }
   }
+  rt_it::DeleteFixture(*peer, f);
 }
 
 TEST_CASE("RT: connector reads and write refusals against the real server", "[rt][integration]") {
@@ -302,6 +310,11 @@ TEST_CASE("RT: connector reads and write refusals against the real server", "[rt
   CHECK_FALSE(refused_status.ok());
   auto refused_comment = carol->Comment(id, "customers may not comment");
   CHECK_FALSE(refused_comment.ok());
+  // The bot may not delete; root may.
+  CHECK_FALSE(bot->DeleteTicket(id).ok());
+  REQUIRE(peer->As("root", "password")->DeleteTicket(id).ok());
+  CHECK(Ok(bot->SearchTickets("id = " + std::to_string(id), 1, 10)).tickets.empty());
+
   auto bad_query = bot->SearchTickets("Queue = ", 1, 10);
   REQUIRE_FALSE(bad_query.ok());
   CHECK(bad_query.status().code() == util::Status::Code::kInvalidArgument);

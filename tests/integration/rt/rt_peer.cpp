@@ -136,4 +136,10 @@ Fixture MakeFixture(const Peer& peer, const std::string& tag) {
   return f;
 }
 
+void DeleteFixture(const Peer& peer, const Fixture& f) {
+  auto root = peer.As("root", "password");
+  for (std::int64_t id : {f.plain, f.commented, f.html, f.personal, f.on_behalf, f.open})
+    if (id != 0) Ok(root->DeleteTicket(id));
+}
+
 }  // namespace rt_it

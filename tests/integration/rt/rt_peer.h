@@ -39,7 +39,12 @@ struct Fixture {
   std::int64_t open = 0;        // taken, never answered: must not be harvested
 };
 
-// Creates the tickets (about 25 REST2 calls; RT needs ~0.25 s for each).
+// Creates the tickets (about 25 REST2 calls).
 Fixture MakeFixture(const Peer& peer, const std::string& tag);
+
+// Deletes the fixture's tickets (as root), so the shared queue stays as the
+// peer seeded it. Tickets of a test that failed half-way stay behind, which
+// is harmless: every run filters on its own prefix.
+void DeleteFixture(const Peer& peer, const Fixture& fixture);
 
 }  // namespace rt_it
