@@ -269,16 +269,25 @@ util::Result<int> UserVersion(sqlite3* db) {
 }
 
 util::Status Migrate(sqlite3* db, const std::string& path) {
+  return Migrate(db, path, Migrations());
+}
+
+util::Status Migrate(sqlite3* db, const std::string& path, std::span<const Migration> migrations) {
+  for (std::size_t i = 0; i < migrations.size(); ++i) {
+    if (migrations[i].version != static_cast<int>(i + 1))
+      return util::Status::Internal("schema migrations are not numbered 1.." +
+                                    std::to_string(migrations.size()) + " in order");
+  }
   auto version = UserVersion(db);
   if (!version.ok()) return version.status();
-  const int latest = Migrations().back().version;
+  const int latest = migrations.empty() ? 0 : migrations.back().version;
   if (*version > latest) {
     return util::Status::InvalidArgument(
         "store " + path + " has schema version " + std::to_string(*version) +
         ", newer than the " + std::to_string(latest) +
         " this deskbot knows; refusing to open it (upgrade deskbot, or restore a backup)");
   }
-  for (const Migration& m : Migrations()) {
+  for (const Migration& m : migrations) {
     if (m.version <= *version) continue;
     DESK_RETURN_IF_ERROR(Apply(db, m));
   }
