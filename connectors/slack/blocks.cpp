@@ -192,7 +192,9 @@ Result<BlockMessage> SuggestionMessage(const Suggestion& s) {
                                               Button(kEditAction, "Edit", s.id, nullptr),
                                               Button(kRejectAction, "Reject", s.id, "danger")})}});
   BlockMessage m;
-  m.text = s.heading + " (" + ConfidenceText(s.confidence) + "): " + TruncateText(s.answer, 150);
+  // The fallback text shows in notifications, where <!channel> would ping too.
+  m.text = EscapeMrkdwn(s.heading) + " (" + ConfidenceText(s.confidence) +
+           "): " + TruncateText(EscapeMrkdwn(s.answer), 150);
   m.blocks_json = blocks.dump();
   return m;
 }
@@ -213,7 +215,7 @@ Result<BlockMessage> DecidedMessage(const Suggestion& s, const Decision& d) {
   if (!context.empty()) elements.push_back(Mrkdwn(context));
   blocks.push_back({{"type", "context"}, {"elements", elements}});
   BlockMessage m;
-  m.text = d.verb + " by <@" + d.user_id + ">: " + TruncateText(text, 150);
+  m.text = EscapeMrkdwn(d.verb) + " by <@" + d.user_id + ">: " + TruncateText(EscapeMrkdwn(text), 150);
   m.blocks_json = blocks.dump();
   return m;
 }

@@ -476,6 +476,8 @@ TEST_CASE("slack blocks: suggestion message shape and escaping") {
   CHECK(el[2]["style"] == "danger");
   for (auto& e : el) CHECK(e["value"] == "981");
   CHECK(m->text.find("confidence 0.82") != std::string::npos);
+  CHECK(m->text.find("<!channel>") == std::string::npos);  // fallback text escaped too
+  CHECK(m->text.find("&lt;!channel&gt;") != std::string::npos);
 
   s.id = "";
   CHECK_FALSE(slack::SuggestionMessage(s).ok());
