@@ -26,7 +26,7 @@ build_packages=(
   libutf8proc-dev
 )
 # Extra packages the tests and benchmarks use.
-test_packages=( curl python3 )
+test_packages=( curl python3 chromium chromium-driver )
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
