@@ -34,31 +34,11 @@ std::string JoinLines(const Lines& lines, size_t end, const std::vector<bool>* k
   return out;
 }
 
-template <size_t N>
-bool StartsWithAny(std::string_view s, const std::string_view (&list)[N]) {
-  for (auto p : list)
-    if (StartsWithIgnoreCase(s, p)) return true;
-  return false;
-}
-
-template <size_t N>
-bool EqualsAny(std::string_view s, const std::string_view (&list)[N]) {
-  for (auto p : list)
-    if (EqualsIgnoreCase(s, p)) return true;
-  return false;
-}
-
+bool StartsWithAny(std::string_view s, const PhraseSet& set) { return set.MatchPrefix(s) > 0; }
+bool EqualsAny(std::string_view s, const PhraseSet& set) { return set.Equals(s); }
 // A phrase prefix that ends on a word boundary ("hi" matches "Hi Maria" but
 // not "Hibernate").
-template <size_t N>
-size_t MatchWordPrefix(std::string_view s, const std::string_view (&list)[N]) {
-  size_t best = 0;
-  for (auto p : list) {
-    if (p.size() > best && StartsWithIgnoreCase(s, p) && (s.size() == p.size() || !IsWordByte(s[p.size()])))
-      best = p.size();
-  }
-  return best;
-}
+size_t MatchWordPrefix(std::string_view s, const PhraseSet& set) { return set.MatchPrefix(s, true); }
 
 size_t NextNonEmpty(const Lines& lines, size_t from) {
   while (from < lines.size() && TrimView(lines[from]).empty()) ++from;
@@ -81,7 +61,7 @@ constexpr std::string_view kReplyVerbs[] = {
     "kirjutas", "rakstīja", "parašė", "写道", "寫道",
 };
 
-constexpr std::string_view kReplyPrefixes[] = {
+const PhraseSet kReplyPrefixes{
     "On ", "Am ", "Le ", "El ", "Il ", "Op ", "Em ", "W dniu ", "Den ", "Dne ", "På ", "Pe ", "在",
     "Στις ", "В ", "Quoting ", "Zitat von ", "Citando ", "Citant ",
 };
@@ -121,24 +101,24 @@ size_t ReplyHeaderLines(const Lines& lines, size_t i) {
   return 0;
 }
 
-constexpr std::string_view kSeparatorPhrases[] = {
+const PhraseSet kSeparatorPhrases{
     "original message", "ursprüngliche nachricht", "message d'origine", "message d’origine", "mensaje original",
     "messaggio originale", "oorspronkelijk bericht", "originalmeddelande", "mensagem original",
     "forwarded message", "weitergeleitete nachricht", "message transféré", "mensaje reenviado",
     "opprinnelig melding", "oprindelig meddelelse", "alkuperäinen viesti", "oryginalna wiadomość",
 };
 
-constexpr std::string_view kForwardOpeners[] = {
+const PhraseSet kForwardOpeners{
     "Begin forwarded message", "Anfang der weitergeleiteten", "Début du message réexpédié",
     "Inicio del mensaje reenviado", "Início da mensagem reencaminhada",
 };
 
-constexpr std::string_view kFromLabels[] = {
+const PhraseSet kFromLabels{
     "From:", "From :", "Von:", "De:", "De :", "Da:", "Van:", "Från:", "Fra:", "Od:", "Lähettäjä:", "Feladó:",
     "Reply-To:", "Sender:",
 };
 
-constexpr std::string_view kHeaderLabels[] = {
+const PhraseSet kHeaderLabels{
     "Sent:", "Date:", "To:", "Subject:", "Cc:", "Gesendet:", "Datum:", "An:", "Betreff:", "Envoyé :", "Envoyé:",
     "Date :", "À :", "À:", "Objet :", "Objet:", "Enviado:", "Fecha:", "Para:", "Asunto:", "Inviato:", "Data:",
     "A:", "Oggetto:", "Verzonden:", "Aan:", "Onderwerp:", "Skickat:", "Till:", "Ämne:", "Sendt:", "Til:",
@@ -147,8 +127,7 @@ constexpr std::string_view kHeaderLabels[] = {
 
 bool IsSeparatorLine(std::string_view t) {
   if (t.size() >= 5 && (t[0] == '-' || t[0] == '_' || t[0] == '=' || t[0] == '*')) {
-    for (auto p : kSeparatorPhrases)
-      if (FindIgnoreCase(t, p) != std::string_view::npos) return true;
+    if (kSeparatorPhrases.ContainedInLower(AsciiLowerCopy(t))) return true;
   }
   return StartsWithAny(t, kForwardOpeners);
 }
@@ -179,7 +158,7 @@ bool IsHeaderBlockStart(const Lines& lines, size_t i) {
 
 // --- signatures ------------------------------------------------------------
 
-constexpr std::string_view kMobileFooters[] = {
+const PhraseSet kMobileFooters{
     "Sent from my ", "Sent from Outlook", "Sent from Mail for", "Sent from Yahoo Mail", "Sent from Samsung",
     "Sent from the all new", "Sent via ", "Sent with ", "Get Outlook for", "Von meinem ", "Gesendet von meinem",
     "Envoyé de mon ", "Envoyé depuis mon", "Enviado desde mi ", "Enviado do meu ", "Enviado de meu ",
@@ -187,7 +166,7 @@ constexpr std::string_view kMobileFooters[] = {
     "Wysłane z ", "Download Outlook for",
 };
 
-constexpr std::string_view kSignOffs[] = {
+const PhraseSet kSignOffs{
     "best regards", "kind regards", "warm regards", "warmest regards", "regards", "best", "best wishes",
     "all the best", "thanks", "thank you", "thanks again", "many thanks", "thanks a lot", "thanks so much",
     "thank you so much", "thank you very much", "thanks very much", "thx", "ty", "cheers", "sincerely",
@@ -261,7 +240,7 @@ std::string_view StripCaretInitials(std::string_view text) {
 
 // --- pleasantries ----------------------------------------------------------
 
-constexpr std::string_view kGreetings[] = {
+const PhraseSet kGreetings{
     "hi", "hello", "hey", "dear", "good morning", "good afternoon", "good evening", "good day", "greetings",
     "howdy", "hiya", "hallo", "hello there", "hi there", "hey there", "bonjour", "bonsoir", "salut", "hola",
     "buenos días", "buenos dias", "buenas tardes", "estimado", "estimada", "buongiorno", "buonasera", "ciao",
@@ -270,7 +249,7 @@ constexpr std::string_view kGreetings[] = {
     "dzień dobry", "szanowni", "szanowny", "szanowna",
 };
 
-constexpr std::string_view kOpeningPhrases[] = {
+const PhraseSet kOpeningPhrases{
     "thank you for contacting", "thanks for contacting", "thank you for reaching out", "thanks for reaching out",
     "thank you for your email", "thanks for your email", "thank you for your message", "thanks for your message",
     "thank you for getting in touch", "thanks for getting in touch", "thank you for your patience",
@@ -283,7 +262,7 @@ constexpr std::string_view kOpeningPhrases[] = {
     "sorry to hear", "i'm sorry to hear", "i am sorry to hear", "we're sorry to hear", "we are sorry to hear",
 };
 
-constexpr std::string_view kClosingPhrases[] = {
+const PhraseSet kClosingPhrases{
     "hope this helps", "i hope this helps", "hope that helps", "i hope that helps", "hope this answers",
     "let me know if you", "let me know if this", "let me know if that", "let me know if it",
     "let me know if there", "let me know if the", "let me know how it goes", "let me know how you get on",
@@ -302,7 +281,7 @@ constexpr std::string_view kClosingPhrases[] = {
     "if you need anything else", "if you need further assistance", "if you need any further",
 };
 
-constexpr std::string_view kClosingWords[] = {
+const PhraseSet kClosingWords{
     "thanks", "thank you", "thx", "ty", "cheers", "regards", "best regards", "kind regards", "many thanks",
     "thanks a lot", "thank you very much", "thanks very much", "thanks so much", "thank you so much",
 };
@@ -512,10 +491,7 @@ std::string CleanBody(std::string_view body, std::string_view content_type, cons
   text = NormalizeWhitespace(text);
   if (options.strip_quotes) text = StripQuotedHistory(text);
   if (options.strip_signatures) text = StripSignature(text);
-  if (options.strip_pleasantries) {
-    text = NormalizeWhitespace(text);
-    text = StripPleasantries(text);
-  }
+  if (options.strip_pleasantries) text = StripPleasantries(text);
   return NormalizeWhitespace(text);
 }
 

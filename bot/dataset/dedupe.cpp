@@ -75,31 +75,44 @@ Deduplicator::Deduplicator(const DedupeOptions& options) : options_(options) {
       rows_ = r;
     }
   }
-  std::uint64_t state = 0x6a09e667f3bcc909ULL;
-  for (int i = 0; i < options_.num_perm; ++i) {
-    perm_a_.push_back(Mix64(state += 0x9e3779b97f4a7c15ULL) | 1);
-    perm_b_.push_back(Mix64(state += 0x9e3779b97f4a7c15ULL));
-  }
   table_.assign(1024, 0);
   scratch_sig_.resize(options_.num_perm);
 }
 
+// One-permutation MinHash: each shingle's hash picks one of num_perm bins
+// (high bits) and competes for that bin's minimum (low bits); one hash per
+// shingle instead of num_perm. Empty bins are filled by rotation
+// densification (Shrivastava & Li, ICML 2014): bin j borrows the minimum of
+// the nearest non-empty bin to its right, mixed with the distance, so two
+// texts agree on a borrowed bin exactly when they agree on the source bin.
 void Deduplicator::SignatureInto(std::string_view text, std::uint32_t* sig) const {
-  const int n = options_.num_perm;
-  std::fill(sig, sig + n, std::numeric_limits<std::uint32_t>::max());
   thread_local std::vector<std::uint64_t> words;
   WordHashes(text, words);
+  SignatureOfWords(words, sig);
+}
+
+void Deduplicator::SignatureOfWords(const std::vector<std::uint64_t>& words, std::uint32_t* sig) const {
+  constexpr std::uint32_t kEmpty = std::numeric_limits<std::uint32_t>::max();
+  const int n = options_.num_perm;
+  std::fill(sig, sig + n, kEmpty);
   const size_t k = static_cast<size_t>(options_.shingle_words);
   size_t shingles = words.size() >= k ? words.size() - k + 1 : (words.empty() ? 0 : 1);
   for (size_t s = 0; s < shingles; ++s) {
     std::uint64_t h = 0;
     for (size_t w = s; w < std::min(s + k, words.size()); ++w) h = Mix64(h ^ words[w]);
-    const std::uint64_t* a = perm_a_.data();
-    const std::uint64_t* b = perm_b_.data();
-    for (int p = 0; p < n; ++p) {
-      auto v = static_cast<std::uint32_t>((a[p] * h + b[p]) >> 32);
-      sig[p] = std::min(sig[p], v);
-    }
+    auto bin = static_cast<size_t>(((h >> 32) * static_cast<std::uint64_t>(n)) >> 32);
+    auto value = static_cast<std::uint32_t>(h);
+    if (value == kEmpty) value = kEmpty - 1;
+    sig[bin] = std::min(sig[bin], value);
+  }
+  if (shingles == 0) return;
+  thread_local std::vector<std::uint32_t> original;
+  original.assign(sig, sig + n);
+  for (int j = 0; j < n; ++j) {
+    if (original[j] != kEmpty) continue;
+    int d = 1;
+    while (original[(j + d) % n] == kEmpty) ++d;
+    sig[j] = static_cast<std::uint32_t>(Mix64(original[(j + d) % n] + 0x9e3779b97f4a7c15ULL * d));
   }
 }
 
@@ -161,8 +174,13 @@ std::string_view Deduplicator::Check(std::string_view question, std::string_view
   text.assign(question);
   text += "\n";
   text += answer;
+  // Words once, for both checks: the exact key is the hash of the word
+  // sequence (the same as hashing NormalizeForDedupe(text)'s words).
+  thread_local std::vector<std::uint64_t> words;
+  WordHashes(text, words);
   if (options_.exact) {
-    std::uint64_t h = Hash64(NormalizeForDedupe(text), 0xe1ac7);
+    std::uint64_t h = 0xe1ac7 ^ words.size();
+    for (std::uint64_t w : words) h = Mix64(h ^ w);
     if (!exact_.insert(h).second) return kDropExactDuplicate;
   }
   if (!options_.near) {
@@ -170,7 +188,7 @@ std::string_view Deduplicator::Check(std::string_view question, std::string_view
     return {};
   }
   std::uint32_t* sig = scratch_sig_.data();
-  SignatureInto(text, sig);
+  SignatureOfWords(words, sig);
   size_t mask = table_.size() - 1;
   std::vector<std::uint64_t>& keys = scratch_keys_;
   keys.resize(bands_);

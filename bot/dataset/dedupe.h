@@ -2,8 +2,9 @@
 //
 // Exact: a 64-bit hash of the text lower-cased with all non-word characters
 // collapsed, so "Restart the VPN." and "restart  the vpn" are one example.
-// Near: MinHash over word shingles (default 3 words) with num_perm hash
-// functions, indexed by LSH banding. The bands (b bands of r rows, b*r <=
+// Near: MinHash over word shingles (default 3 words) with a num_perm-value
+// signature -- one-permutation MinHash with rotation densification, so each
+// shingle is hashed once rather than num_perm times -- indexed by LSH banding. The bands (b bands of r rows, b*r <=
 // num_perm) are chosen so that the S-curve's midpoint (1/b)^(1/r) sits about
 // 0.1 below the threshold, i.e. the index finds nearly every pair above the
 // threshold; each candidate is then verified by its estimated Jaccard
@@ -55,6 +56,7 @@ class Deduplicator {
  private:
   static constexpr int kMaxBucketChecks = 64;
   void SignatureInto(std::string_view text, std::uint32_t* out) const;
+  void SignatureOfWords(const std::vector<std::uint64_t>& words, std::uint32_t* out) const;
   std::uint64_t BandKey(const std::uint32_t* sig, int band) const;
   bool Verify(const std::uint32_t* sig, std::uint32_t kept_index) const;
   void Insert(std::uint64_t key, std::uint32_t value);
@@ -62,7 +64,6 @@ class Deduplicator {
 
   DedupeOptions options_;
   int bands_ = 0, rows_ = 0;
-  std::vector<std::uint64_t> perm_a_, perm_b_;
   std::unordered_set<std::uint64_t> exact_;
   std::vector<std::uint8_t> signatures_;  // kept_ * num_perm low bytes
   std::vector<std::uint64_t> table_;      // open addressing: key32 << 32 | kept index; 0 = empty

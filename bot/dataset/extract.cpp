@@ -8,19 +8,17 @@ namespace deskbot::dataset {
 namespace {
 
 bool IsGenericSubject(std::string_view s) {
-  static constexpr std::string_view kGeneric[] = {
+  static const PhraseSet kGeneric{
       "", "help", "help!", "question", "issue", "problem", "support", "support request", "request",
       "ticket", "(no subject)", "no subject", "urgent", "hi", "hello", "help needed", "need help", "query",
       "inquiry", "enquiry", "new ticket", "untitled"};
-  for (auto g : kGeneric)
-    if (EqualsIgnoreCase(s, g)) return true;
-  return false;
+  return s.empty() || kGeneric.Equals(s);
 }
 
 }  // namespace
 
 bool IsClosingAcknowledgement(std::string_view reply) {
-  static constexpr std::string_view kAcks[] = {
+  static const PhraseSet kAcks{
       "glad", "great to hear", "good to hear", "happy to hear", "nice to hear", "you're welcome",
       "you’re welcome", "you are welcome", "no problem", "no worries", "my pleasure", "happy to help",
       "closing this", "closing the ticket", "i'm closing", "i am closing", "i'll close", "i will close",
@@ -30,10 +28,7 @@ bool IsClosingAcknowledgement(std::string_view reply) {
   };
   std::string_view t = TrimView(reply);
   if (t.size() > 200) return false;
-  for (auto a : kAcks) {
-    if (StartsWithIgnoreCase(t, a) && (t.size() == a.size() || !IsWordByte(t[a.size()]))) return true;
-  }
-  return false;
+  return kAcks.MatchPrefix(t, true) > 0;
 }
 
 ExtractResult ExtractPair(const Ticket& ticket, const ExtractOptions& options) {

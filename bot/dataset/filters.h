@@ -31,5 +31,8 @@ std::string_view QualityProblem(std::string_view question, std::string_view answ
 bool IsAutoReply(std::string_view text);
 // "Closed as duplicate", "duplicate of #123", "merged into", ...
 bool IsDuplicateClosure(std::string_view answer);
+// The same on text already lower-cased (AsciiLowerCopy) and trimmed.
+bool IsAutoReplyLower(std::string_view lower);
+bool IsDuplicateClosureLower(std::string_view lower);
 
 }  // namespace deskbot::dataset

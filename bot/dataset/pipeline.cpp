@@ -170,6 +170,7 @@ ValidationOptions BuildValidationOptions(const DatasetOptions& o) {
 DatasetBuilder::DatasetBuilder(const DatasetOptions& options, std::string system_prompt)
     : options_(options),
       system_prompt_(std::move(system_prompt)),
+      system_tokens_(system_prompt_.empty() ? 0 : EstimateTokens(system_prompt_) + kTokensPerMessage),
       dedupe_(options.dedupe),
       validator_(BuildValidationOptions(options)) {
   report_.split_method = SplitMethodName(options.split.method);
@@ -200,7 +201,7 @@ std::optional<RedactedPair> DatasetBuilder::Add(const Ticket& ticket) {
   std::string_view problem = QualityProblem(pair.question(), pair.answer(), options_.filter);
   std::int64_t tokens = 0;
   if (problem.empty()) {
-    tokens = EstimateChatTokens({system_prompt_, pair.question(), pair.answer()});
+    tokens = system_tokens_ + EstimateChatTokens({pair.question(), pair.answer()});
     if (tokens > options_.token_limit) problem = kDropOverTokenLimit;
   }
   report_.times.filter_ms += MsSince(t);

@@ -99,6 +99,7 @@ class DatasetBuilder {
 
   DatasetOptions options_;
   std::string system_prompt_;
+  std::int64_t system_tokens_;  // estimated once: the system message of every example
   Deduplicator dedupe_;
   Validator validator_;
   BuildReport report_;

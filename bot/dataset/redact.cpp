@@ -170,16 +170,19 @@ bool ValueLooksLikeSecret(std::string_view v) {
 }
 
 void FindLabelledValues(std::string_view t, SpanSet& spans) {
+  static const PhraseSet kWords = [] {
+    std::vector<std::string_view> words;
+    for (const Label& l : kLabels) words.push_back(l.word);
+    return PhraseSet(words);
+  }();
   for (size_t i = 0; i < t.size(); ++i) {
-    char c = AsciiLower(t[i]);
-    if (!(c == 'p' || c == 'k' || c == 'm' || c == 'c' || c == 's' || c == 'w' || c == 'l' || c == 'h' ||
-          c == 'a' || c == 't' || c == 'r'))
-      continue;
-    if (!BoundaryBefore(t, i)) continue;
-    for (const Label& label : kLabels) {
-      if (!StartsWithIgnoreCase(t.substr(i), label.word)) continue;
-      size_t j = i + label.word.size();
-      if (!BoundaryAfter(t, j)) continue;
+    if (!IsAsciiAlpha(t[i]) || !BoundaryBefore(t, i)) continue;
+    int index = -1;
+    size_t word_len = kWords.MatchPrefix(t.substr(i), true, &index);
+    if (word_len == 0) continue;
+    do {  // `break` below: not a value after all, go on scanning
+      const Label& label = kLabels[index];
+      size_t j = i + word_len;
       while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
       bool via_is = false, via_colon = false;
       if (j < t.size() && (t[j] == ':' || t[j] == '=')) {
@@ -223,8 +226,7 @@ void FindLabelledValues(std::string_view t, SpanSet& spans) {
       }
       spans.Add({vb, ve, label.kind, std::string(value)});
       i = ve;
-      break;
-    }
+    } while (false);
   }
 }
 
@@ -276,11 +278,16 @@ constexpr TokenFormat kTokenFormats[] = {
 };
 
 void FindTokens(std::string_view t, SpanSet& spans) {
+  // Bytes that can start a token we know ("AKIA", "ghp_", "xoxb-", "sk-",
+  // "eyJ", "Bearer", "-----BEGIN", ...): a table, since this runs on every byte.
+  static const auto kStarts = [] {
+    std::array<bool, 256> starts{};
+    for (unsigned char c : std::string_view("AgxsrnpeBb-")) starts[c] = true;
+    return starts;
+  }();
   for (size_t i = 0; i < t.size(); ++i) {
     char c = t[i];
-    if (!(c == 'A' || c == 'g' || c == 'x' || c == 's' || c == 'r' || c == 'n' || c == 'p' || c == 'e' ||
-          c == 'B' || c == 'b' || c == '-'))
-      continue;
+    if (!kStarts[static_cast<unsigned char>(c)]) continue;
     if (!BoundaryBefore(t, i)) continue;
     std::string_view rest = t.substr(i);
     // PEM private keys: the whole block.
@@ -417,39 +424,41 @@ void FindCards(std::string_view t, SpanSet& spans) {
   for (size_t i = 0; i < t.size(); ++i) {
     if (!IsAsciiDigit(t[i]) || !BoundaryBefore(t, i)) continue;
     if (i > 0 && (t[i - 1] == '+' || t[i - 1] == '.' || t[i - 1] == '(')) continue;
-    std::string digits;
-    std::vector<size_t> groups{0};
+    // Digits with single space/dash separators; fixed buffers (this runs on
+    // every number in every text).
+    char digits[20];
+    size_t ndigits = 0;
+    size_t groups[20] = {0};
+    size_t ngroups = 1;
     char sep = 0;
     size_t j = i;
-    bool bad = false;
-    while (j < t.size()) {
+    while (j < t.size() && ndigits <= 19) {
       char c = t[j];
       if (IsAsciiDigit(c)) {
-        digits.push_back(c);
-        ++groups.back();
+        if (ndigits < sizeof digits) digits[ndigits] = c;
+        ++ndigits;
+        ++groups[ngroups - 1];
         ++j;
-        if (digits.size() > 19) break;
         continue;
       }
-      if ((c == ' ' || c == '-') && j + 1 < t.size() && IsAsciiDigit(t[j + 1])) {
+      if ((c == ' ' || c == '-') && j + 1 < t.size() && IsAsciiDigit(t[j + 1]) && ngroups < 20) {
         if (sep != 0 && sep != c) break;
         sep = c;
-        groups.push_back(0);
+        ++ngroups;
         ++j;
         continue;
       }
       break;
     }
-    size_t next = j;
-    if (digits.size() >= 13 && digits.size() <= 19 && BoundaryAfter(t, j) && !bad) {
-      bool grouping_ok = groups.size() == 1 || groups[0] == 4;
-      for (size_t g = 1; g < groups.size() && grouping_ok; ++g) grouping_ok = groups[g] >= 3;
-      bool one_digit = digits.find_first_not_of(digits[0]) == std::string::npos;
-      if (grouping_ok && !one_digit && LuhnValid(digits)) spans.Add({i, j, PiiKind::kCard, digits});
+    if (ndigits >= 13 && ndigits <= 19 && BoundaryAfter(t, j)) {
+      std::string_view number(digits, ndigits);
+      bool grouping_ok = ngroups == 1 || groups[0] == 4;
+      for (size_t g = 1; g < ngroups && grouping_ok; ++g) grouping_ok = groups[g] >= 3;
+      bool one_digit = number.find_first_not_of(number[0]) == std::string_view::npos;
+      if (grouping_ok && !one_digit && LuhnValid(number)) spans.Add({i, j, PiiKind::kCard, std::string(number)});
     }
     // Continue after this digit run (its first group at least).
     while (i + 1 < t.size() && IsAsciiDigit(t[i + 1])) ++i;
-    (void)next;
   }
 }
 
@@ -551,21 +560,13 @@ bool PhoneKeywordBefore(std::string_view t, size_t i) {
   return false;
 }
 
-bool LooksLikeDate(const std::vector<size_t>& groups, char sep) {
-  if (groups.size() != 3 || !(sep == '-' || sep == '/' || sep == '.')) return false;
-  auto g = [&](size_t k) { return groups[k]; };
-  if (g(0) == 4 && g(1) <= 2 && g(2) <= 2) return true;                     // 2026-03-02
-  if (g(0) <= 2 && g(1) <= 2 && (g(2) == 4 || g(2) == 2)) return true;      // 02/03/2026, 2.3.26
-  return false;
-}
-
 struct PhoneScan {
   size_t end = 0;
   size_t digits = 0;
-  std::vector<size_t> groups;
+  size_t groups[24] = {0};
+  size_t ngroups = 0;
   char sep = 0;
   bool mixed = false, dots_only = true, parens = false, plus = false;
-  std::string key;  // "+4420..." / "555..."
 };
 
 // Reads digits and single separators (" ", "-", ".", "/", and parentheses)
@@ -574,14 +575,15 @@ PhoneScan ScanPhone(std::string_view t, size_t i) {
   PhoneScan s;
   s.plus = t[i] == '+';
   size_t j = i + (s.plus ? 1 : 0);
-  if (s.plus) s.key.push_back('+');
   s.end = j;
   while (j < t.size() && s.digits <= 15) {
     if (IsAsciiDigit(t[j])) {
-      if (s.groups.empty() || !IsAsciiDigit(t[j - 1])) s.groups.push_back(0);
-      ++s.groups.back();
+      if (s.ngroups == 0 || !IsAsciiDigit(t[j - 1])) {
+        if (s.ngroups == 24) break;
+        s.groups[s.ngroups++] = 0;
+      }
+      ++s.groups[s.ngroups - 1];
       ++s.digits;
-      s.key.push_back(t[j]);
       s.end = ++j;
       continue;
     }
@@ -609,26 +611,42 @@ PhoneScan ScanPhone(std::string_view t, size_t i) {
   return s;
 }
 
+// "+4420...": the digits (and a leading '+') of t[begin, end).
+std::string PhoneKey(std::string_view t, size_t begin, size_t end) {
+  std::string key;
+  for (size_t k = begin; k < end; ++k)
+    if (IsAsciiDigit(t[k]) || (k == begin && t[k] == '+')) key.push_back(t[k]);
+  return key;
+}
+
+bool LooksLikeDate(const size_t* groups, size_t n, char sep) {
+  if (n != 3 || !(sep == '-' || sep == '/' || sep == '.')) return false;
+  if (groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2) return true;                        // 2026-03-02
+  if (groups[0] <= 2 && groups[1] <= 2 && (groups[2] == 4 || groups[2] == 2)) return true;    // 02/03/2026, 2.3.26
+  return false;
+}
+
 bool AcceptPhone(std::string_view t, size_t start, const PhoneScan& s) {
   if (s.digits < 7 || s.digits > 15) return false;
   if (s.end < t.size() &&
       (IsWordByte(t[s.end]) || (t[s.end] == '.' && s.end + 1 < t.size() && IsAsciiDigit(t[s.end + 1]))))
     return false;
   if (s.plus) return s.digits >= 8;
-  if (s.groups.size() == 1 && !s.parens) {
+  if (s.ngroups == 1 && !s.parens) {
     // An ungrouped run: a national number with trunk prefix, or one the text
     // calls a phone number.
     return (s.digits >= 10 && t[start] == '0') || PhoneKeywordBefore(t, start);
   }
-  if (!s.parens && !s.mixed && LooksLikeDate(s.groups, s.sep)) return false;
+  if (!s.parens && !s.mixed && LooksLikeDate(s.groups, s.ngroups, s.sep)) return false;
   if (s.dots_only) {
-    const auto& g = s.groups;
-    bool nanp = g.size() == 3 && g[0] == 3 && g[1] == 3 && g[2] == 4;
-    bool pairs = (g.size() == 4 || g.size() == 5) && std::all_of(g.begin(), g.end(), [](size_t x) { return x == 2; });
+    const size_t* g = s.groups;
+    bool nanp = s.ngroups == 3 && g[0] == 3 && g[1] == 3 && g[2] == 4;
+    bool pairs = s.ngroups == 4 || s.ngroups == 5;
+    for (size_t k = 0; k < s.ngroups && pairs; ++k) pairs = g[k] == 2;
     return nanp || pairs;
   }
-  if (s.groups.size() > 6) return false;
-  for (size_t g = 1; g < s.groups.size(); ++g)
+  if (s.ngroups > 6) return false;
+  for (size_t g = 1; g < s.ngroups; ++g)
     if (s.groups[g] < 2) return false;
   return true;
 }
@@ -648,7 +666,7 @@ void FindPhones(std::string_view t, SpanSet& spans) {
       }
     }
     PhoneScan s = ScanPhone(t, i);
-    if (AcceptPhone(t, i, s)) spans.Add({i, s.end, PiiKind::kPhone, s.key});
+    if (AcceptPhone(t, i, s)) spans.Add({i, s.end, PiiKind::kPhone, PhoneKey(t, i, s.end)});
     if (s.end > i + 1) i = s.end - 1;
   }
 }
@@ -778,17 +796,27 @@ std::string RedactionScope::RedactOnce(std::string_view t, RedactionCounts* coun
   FindUrlPasswords(t, spans);
   FindTokens(t, spans);
   FindEmails(t, spans);
-  FindCards(t, spans);
-  FindIpv4(t, spans);
+  bool has_digit = false;
+  for (char c : t) {
+    if (IsAsciiDigit(c)) {
+      has_digit = true;
+      break;
+    }
+  }
+  if (has_digit) {  // cards, IPv4 and phones all need one
+    FindCards(t, spans);
+    FindIpv4(t, spans);
+  }
   FindIpv6(t, spans);
   FindHighEntropy(t, spans);
-  FindPhones(t, spans);
+  if (has_digit) FindPhones(t, spans);
   // The requester's name: every occurrence of every part, adjacent parts merged.
   std::vector<std::pair<size_t, size_t>> names;
+  std::string lower;
+  if (!name_parts_.empty()) lower = AsciiLowerCopy(t);  // same length as t: positions carry over
   for (size_t p = 0; p < name_parts_.size(); ++p) {
     const std::string& part = name_parts_[p];
-    for (size_t pos = FindIgnoreCase(t, part); pos != std::string_view::npos;
-         pos = FindIgnoreCase(t, part, pos + 1)) {
+    for (size_t pos = lower.find(part); pos != std::string::npos; pos = lower.find(part, pos + 1)) {
       size_t end = pos + part.size();
       if (!IsNameBoundary(t, pos, true) || !IsNameBoundary(t, end, false)) continue;
       if (part_needs_capital_[p] && !IsUpper(t[pos])) continue;

@@ -1,5 +1,7 @@
 #include "bot/dataset/text_util.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace deskbot::dataset {
@@ -97,8 +99,11 @@ std::string SanitizeUtf8(std::string_view in) {
 }
 
 std::string NormalizeWhitespace(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
+  // Writes through a raw pointer into a buffer of the input's size (the
+  // output is never longer): this runs several times per message.
+  std::string out(in.size(), '\0');
+  char* o = out.data();
+  char* const begin = o;
   size_t pending_newlines = 0;  // newlines seen since the last text
   bool pending_space = false;
   bool at_line_start = true;
@@ -113,18 +118,20 @@ std::string NormalizeWhitespace(std::string_view in) {
       if (!at_line_start) pending_space = true;
       continue;
     }
-    if (!out.empty()) {
+    if (o != begin) {
       if (pending_newlines > 0) {
-        out.append(pending_newlines >= 2 ? 2 : 1, '\n');
+        *o++ = '\n';
+        if (pending_newlines >= 2) *o++ = '\n';
       } else if (pending_space) {
-        out.push_back(' ');
+        *o++ = ' ';
       }
     }
     pending_newlines = 0;
     pending_space = false;
     at_line_start = false;
-    out.push_back(c);
+    *o++ = c;
   }
+  out.resize(static_cast<size_t>(o - begin));
   return out;
 }
 
@@ -134,20 +141,80 @@ std::string AsciiLowerCopy(std::string_view s) {
   return out;
 }
 
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i)
-    if (AsciiLower(s[i]) != AsciiLower(prefix[i])) return false;
-  return true;
-}
-
 bool EndsWithIgnoreCase(std::string_view s, std::string_view suffix) {
   if (s.size() < suffix.size()) return false;
   return StartsWithIgnoreCase(s.substr(s.size() - suffix.size()), suffix);
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && StartsWithIgnoreCase(a, b);
+PhraseSet::PhraseSet(std::initializer_list<std::string_view> phrases)
+    : PhraseSet(std::vector<std::string_view>(phrases)) {}
+
+PhraseSet::PhraseSet(const std::vector<std::string_view>& phrases) {
+  for (auto p : phrases) phrases_.push_back(AsciiLowerCopy(p));
+  bigrams_.assign(65536 / 64, 0);
+  shortest_ = phrases_.empty() ? 0 : SIZE_MAX;
+  for (const auto& p : phrases_) {
+    if (!p.empty()) shortest_ = std::min(shortest_, p.size());
+    if (p.size() < 2) continue;
+    unsigned key = static_cast<unsigned char>(p[0]) << 8 | static_cast<unsigned char>(p[1]);
+    bigrams_[key >> 6] |= std::uint64_t{1} << (key & 63);
+  }
+  bucket_start_.assign(256, 0);
+  bucket_end_.assign(256, 0);
+  for (int b = 0; b < 256; ++b) {
+    bucket_start_[b] = static_cast<std::uint16_t>(order_.size());
+    for (size_t i = 0; i < phrases_.size(); ++i)
+      if (!phrases_[i].empty() && static_cast<unsigned char>(phrases_[i][0]) == b)
+        order_.push_back(static_cast<std::uint16_t>(i));
+    bucket_end_[b] = static_cast<std::uint16_t>(order_.size());
+  }
+}
+
+size_t PhraseSet::MatchPrefix(std::string_view s, bool word_boundary, int* index) const {
+  if (s.empty()) return 0;
+  auto b = static_cast<unsigned char>(AsciiLower(s[0]));
+  if (shortest_ >= 2) {  // every phrase has two bytes: the bitmap rules most starts out
+    if (s.size() < 2) return 0;
+    unsigned key = b << 8 | static_cast<unsigned char>(AsciiLower(s[1]));
+    if (!(bigrams_[key >> 6] >> (key & 63) & 1)) return 0;
+  }
+  size_t best = 0;
+  for (size_t k = bucket_start_[b]; k < bucket_end_[b]; ++k) {
+    const std::string& p = phrases_[order_[k]];
+    if (p.size() <= best || !StartsWithIgnoreCase(s, p)) continue;
+    if (word_boundary && s.size() > p.size() && IsWordByte(s[p.size()])) continue;
+    best = p.size();
+    if (index != nullptr) *index = order_[k];
+  }
+  return best;
+}
+
+bool PhraseSet::Equals(std::string_view s) const {
+  size_t n = MatchPrefix(s);
+  if (n == s.size() && n > 0) return true;
+  if (s.empty()) return false;
+  // A shorter phrase may be a prefix of a longer equal one: check all.
+  auto b = static_cast<unsigned char>(AsciiLower(s[0]));
+  for (size_t k = bucket_start_[b]; k < bucket_end_[b]; ++k)
+    if (EqualsIgnoreCase(s, phrases_[order_[k]])) return true;
+  return false;
+}
+
+// One pass over the text: a bitmap of the phrases' first two bytes rules out
+// almost every position before any phrase is compared.
+bool PhraseSet::ContainedInLower(std::string_view lower) const {
+  const size_t n = lower.size();
+  if (n < 2) return false;
+  const auto* s = reinterpret_cast<const unsigned char*>(lower.data());
+  for (size_t i = 0; i + 1 < n; ++i) {
+    unsigned key = s[i] << 8 | s[i + 1];
+    if (!(bigrams_[key >> 6] >> (key & 63) & 1)) continue;
+    for (size_t k = bucket_start_[s[i]]; k < bucket_end_[s[i]]; ++k) {
+      const std::string& p = phrases_[order_[k]];
+      if (p.size() <= n - i && std::memcmp(s + i, p.data(), p.size()) == 0) return true;
+    }
+  }
+  return false;
 }
 
 size_t FindIgnoreCase(std::string_view haystack, std::string_view needle, size_t from) {

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace deskbot::dataset {
 
@@ -34,12 +36,44 @@ inline bool IsAsciiSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || 
 inline bool IsWordByte(char c) { return IsAsciiAlnum(c) || static_cast<unsigned char>(c) >= 0x80; }
 
 std::string AsciiLowerCopy(std::string_view s);
-bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix);
+inline bool StartsWithIgnoreCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i)
+    if (AsciiLower(s[i]) != AsciiLower(prefix[i])) return false;
+  return true;
+}
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && StartsWithIgnoreCase(a, b);
+}
 bool EndsWithIgnoreCase(std::string_view s, std::string_view suffix);
-bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // Case-insensitive (ASCII) search; npos when absent.
 size_t FindIgnoreCase(std::string_view haystack, std::string_view needle, size_t from = 0);
 std::string_view TrimView(std::string_view s);
+
+// A fixed list of phrases matched ASCII-case-insensitively, bucketed by first
+// byte so that a line is compared only with the phrases that could start it.
+// Used for the many phrase lists of the cleaner, filters and redactor.
+class PhraseSet {
+ public:
+  PhraseSet(std::initializer_list<std::string_view> phrases);
+  explicit PhraseSet(const std::vector<std::string_view>& phrases);
+  // Length of the longest phrase `s` starts with (0: none). With
+  // `word_boundary`, the phrase must not be followed by a word byte.
+  // `index` (optional) receives the matched phrase's position in the list.
+  size_t MatchPrefix(std::string_view s, bool word_boundary = false, int* index = nullptr) const;
+  bool Equals(std::string_view s) const;
+  // Whether any phrase occurs in `lower`, a text already lower-cased with
+  // AsciiLowerCopy (lower-casing once beats a case-insensitive search per
+  // phrase).
+  bool ContainedInLower(std::string_view lower) const;
+
+ private:
+  std::vector<std::string> phrases_;                  // lower-cased
+  std::vector<std::uint64_t> bigrams_;                // bit per (first, second) byte pair of a phrase
+  size_t shortest_ = 0;
+  std::vector<std::uint16_t> bucket_start_, bucket_end_;  // per first byte, indices into order_
+  std::vector<std::uint16_t> order_;
+};
 
 // Text equality that ignores ASCII case and whitespace differences.
 bool SameTextLoosely(std::string_view a, std::string_view b);
