@@ -258,7 +258,7 @@ struct Shared {
   std::mutex mu;
   std::condition_variable drained;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
-  bool stopping = false;
+  std::atomic<bool> stopping{false};  // read by sessions without mu
   std::atomic<uint64_t> served{0};
 };
 
