@@ -1,0 +1,45 @@
+#include "bot/llm/gate.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace deskbot::llm {
+
+namespace {
+std::string Num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+}  // namespace
+
+GateDecision ApplyGate(const model::EvalMetrics& candidate, const std::optional<model::EvalMetrics>& incumbent,
+                       const std::string& incumbent_name, const GateSettings& settings) {
+  GateDecision d;
+  const std::string& metric = settings.gate_metric;
+  const std::string on = " on " + std::to_string(candidate.queries) + " validation pairs";
+  if (candidate.queries == 0) {
+    d.note = "not promoted: no validation pairs to judge it on";
+    return d;
+  }
+  const double mine = candidate.Get(metric);
+  if (std::isnan(mine)) {
+    d.note = "not promoted: unknown gate metric '" + metric + "'";
+    return d;
+  }
+  if (!incumbent) {
+    d.promote = true;
+    d.note = "promoted: no version was promoted; " + metric + " " + Num(mine) + on;
+    return d;
+  }
+  const double theirs = incumbent->Get(metric);
+  const double needed = theirs + settings.promotion_margin;
+  // A small tolerance so that 0.8 + 0.1 is reached by 0.9.
+  d.promote = !std::isnan(theirs) && mine + 1e-9 >= needed;
+  d.note = std::string(d.promote ? "promoted: " : "not promoted: ") + metric + " " + Num(mine) +
+           (d.promote ? " >= " : " < ") + Num(theirs) + " (" + incumbent_name + ") + margin " +
+           Num(settings.promotion_margin) + on;
+  return d;
+}
+
+}  // namespace deskbot::llm
