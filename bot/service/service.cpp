@@ -44,6 +44,11 @@ void Service::AddConnector(ChatConnector& connector, std::vector<chat::HttpRoute
 
 void Service::AddRoute(chat::HttpRoute route) { routes_.push_back(std::move(route)); }
 
+void Service::AddInboundClient(std::string name, std::function<util::Status()> start,
+                               std::function<void()> stop) {
+  clients_.push_back({std::move(name), std::move(start), std::move(stop), false});
+}
+
 Status Service::ReloadModel() {
   if (!deps_.load_model) return Status::OK();
   auto loaded = deps_.load_model();
@@ -108,13 +113,20 @@ Status Service::Start() {
   workers_->Start();
   sender_->Start();
   scheduler_->Start();
+  started_ = true;  // from here on, a failure is undone by Stop()
+  for (InboundClient& c : clients_) {
+    Status cst = c.start ? c.start() : Status::OK();
+    if (!cst.ok()) {
+      Stop();
+      return cst.WithContext("start " + c.name);
+    }
+    c.started = true;
+  }
   Status st = server_->Start();
   if (!st.ok()) {
-    started_ = true;  // so Stop() tears down what did start
     Stop();
     return st.WithContext("listen on " + options_.host + ":" + std::to_string(options_.port));
   }
-  started_ = true;
   spdlog::info("service: listening on {}:{} ({} chat connector(s), {} worker(s))", options_.host,
                server_->port(), connectors_.size(), options_.workers.threads);
   return Status::OK();
@@ -129,6 +141,10 @@ void Service::Stop() {
   // arrived before the workers stop; the sender goes last so answers the
   // workers produced meanwhile are still sent if they are due.
   if (server_) server_->Stop();
+  for (auto it = clients_.rbegin(); it != clients_.rend(); ++it) {
+    if (it->started && it->stop) it->stop();
+    it->started = false;
+  }
   writer_.Stop();
   if (workers_) workers_->Stop();
   if (sender_) sender_->Stop();

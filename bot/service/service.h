@@ -73,6 +73,13 @@ class Service {
   void AddConnector(ChatConnector& connector, std::vector<chat::HttpRoute> routes = {});
   // Extra routes (e.g. an admin page) before Start().
   void AddRoute(chat::HttpRoute route);
+  // Before Start(): a long-running inbound client that is not an HTTP route
+  // (Slack Socket Mode, a polling loop). `start` runs once the inbox writer
+  // accepts events (its failure fails Start()); `stop` runs when the HTTP
+  // server has stopped and before the writer does, so every event the client
+  // acknowledged is stored. Stopped in reverse order of adding.
+  void AddInboundClient(std::string name, std::function<util::Status()> start,
+                        std::function<void()> stop);
 
   // Re-queues events a previous process left claimed, loads the model,
   // starts the threads and, last, the HTTP server. Fails on a port in use or
@@ -101,6 +108,13 @@ class Service {
   ModelSlot models_;
   ConnectorSet connectors_;
   std::vector<chat::HttpRoute> routes_;
+  struct InboundClient {
+    std::string name;
+    std::function<util::Status()> start;
+    std::function<void()> stop;
+    bool started = false;
+  };
+  std::vector<InboundClient> clients_;
   InboxWriter writer_;
   std::unique_ptr<Workflow> workflow_;
   std::unique_ptr<InboxWorkers> workers_;

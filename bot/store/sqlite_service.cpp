@@ -372,7 +372,8 @@ Result<std::vector<bool>> SqliteStore::InsertInboxBatch(std::span<const InboxEve
         .Bind(3, e.kind)
         .Bind(4, e.payload)
         .Bind(5, e.received_ms != 0 ? e.received_ms : NowMs());
-    DESK_RETURN_IF_ERROR(ins.Run().WithContext("store: inbox event " + e.event_key));
+    // (The context string is built only on error: this loop runs per event.)
+    if (Status st = ins.Run(); !st.ok()) return st.WithContext("store: inbox event " + e.event_key);
     fresh[i] = sqlite3_changes(db) > 0;
   }
   DESK_RETURN_IF_ERROR(tx.Commit().WithContext("store: inbox"));

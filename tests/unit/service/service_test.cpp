@@ -1,0 +1,91 @@
+// The assembled Service: inbound clients start after the inbox accepts events
+// and stop before it closes; /healthz, /readyz; a port in use fails Start.
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <thread>
+
+#include "bot/service/service.h"
+#include "bot/store/sqlite_store.h"
+#include "tests/unit/service/fakes.h"
+
+using namespace deskbot;
+using namespace deskbot::service;
+using deskbot::testing::FakeChat;
+using deskbot::testing::FakeConnector;
+
+namespace {
+
+util::Result<bool> SubmitAndWait(InboxSink& sink, const std::string& key, const std::string& text) {
+  std::promise<util::Result<bool>> p;
+  sink.Submit({0, "fake", "fake:" + key, "event",
+               nlohmann::json{{"type", "question"}, {"message_id", key}, {"text", text}}.dump(), 0, 0},
+              [&](util::Result<bool> r) { p.set_value(r); });
+  return p.get_future().get();
+}
+
+}  // namespace
+
+TEST_CASE("service: inbound clients run while the inbox accepts events", "[service]") {
+  auto store = std::move(SqliteStore::Open(":memory:")).value();
+  auto chat = std::make_shared<FakeChat>();
+  FakeConnector connector(chat);
+  ServiceOptions o;
+  o.port = 0;
+  o.workers.poll = std::chrono::milliseconds(20);
+  o.outbox.poll = std::chrono::milliseconds(20);
+  Service svc(o, {store.get(), nullptr, nullptr, nullptr});
+  svc.AddConnector(connector);
+  std::vector<std::string> log;
+  util::Result<bool> on_stop = util::Status::Internal("not called");
+  svc.AddInboundClient(
+      "socket",
+      [&] {
+        log.push_back("start");
+        auto r = SubmitAndWait(svc.inbox(), "s1", "hello from the socket");
+        return r.ok() ? util::Status::OK() : r.status();
+      },
+      [&] {
+        log.push_back("stop");
+        // A frame acknowledged while stopping must still be stored.
+        on_stop = SubmitAndWait(svc.inbox(), "s2", "last frame");
+      });
+  REQUIRE(svc.Start().ok());
+  for (int i = 0; i < 200 && chat->Of("suggestion").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(chat->Of("suggestion").size() == 1);
+  CHECK(!svc.ready());  // no model loaded
+  svc.Stop();
+  CHECK(log == std::vector<std::string>{"start", "stop"});
+  REQUIRE(on_stop.ok());
+  CHECK(*on_stop);
+  auto counts = store->CountChatQueues();
+  CHECK(counts->inbox_pending + counts->inbox_done == 2);
+  // Stopping twice is harmless.
+  svc.Stop();
+}
+
+TEST_CASE("service: a failing inbound client or a busy port fails Start cleanly", "[service]") {
+  auto store = std::move(SqliteStore::Open(":memory:")).value();
+  auto chat = std::make_shared<FakeChat>();
+  FakeConnector connector(chat);
+  ServiceOptions o;
+  o.port = 0;
+  {
+    Service svc(o, {store.get(), nullptr, nullptr, nullptr});
+    svc.AddConnector(connector);
+    svc.AddInboundClient("socket", [] { return util::Status::Unauthorized("invalid_auth"); }, nullptr);
+    util::Status st = svc.Start();
+    CHECK(st.code() == util::Status::Code::kUnauthorized);
+    CHECK_THAT(st.message(), Catch::Contains("start socket"));
+  }
+  Service first(o, {store.get(), nullptr, nullptr, nullptr});
+  first.AddConnector(connector);
+  REQUIRE(first.Start().ok());
+  ServiceOptions same = o;
+  same.port = first.port();
+  Service second(same, {store.get(), nullptr, nullptr, nullptr});
+  second.AddConnector(connector);
+  CHECK(!second.Start().ok());
+  first.Stop();
+}
