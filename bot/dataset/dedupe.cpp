@@ -98,8 +98,10 @@ void Deduplicator::SignatureOfWords(const std::vector<std::uint64_t>& words, std
   const size_t k = static_cast<size_t>(options_.shingle_words);
   size_t shingles = words.size() >= k ? words.size() - k + 1 : (words.empty() ? 0 : 1);
   for (size_t s = 0; s < shingles; ++s) {
+    // Order-sensitive combination of the k word hashes, mixed once.
     std::uint64_t h = 0;
-    for (size_t w = s; w < std::min(s + k, words.size()); ++w) h = Mix64(h ^ words[w]);
+    for (size_t w = s; w < std::min(s + k, words.size()); ++w) h = (h ^ words[w]) * 0x100000001b3ULL + 0x9e37;
+    h = Mix64(h);
     auto bin = static_cast<size_t>(((h >> 32) * static_cast<std::uint64_t>(n)) >> 32);
     auto value = static_cast<std::uint32_t>(h);
     if (value == kEmpty) value = kEmpty - 1;
@@ -169,6 +171,33 @@ void Deduplicator::Grow() {
   }
 }
 
+// A flat open-addressing set of 64-bit hashes (0 stands for empty, so a
+// zero hash is stored as 1): a node-based std::unordered_set costs a cache
+// miss and an allocation per example at a million examples.
+bool Deduplicator::InsertExact(std::uint64_t h) {
+  if (h == 0) h = 1;
+  if ((exact_used_ + 1) * 10 > exact_.size() * 7) {
+    std::vector<std::uint64_t> old;
+    old.swap(exact_);
+    exact_.assign(std::max<size_t>(1024, old.size() * 2), 0);
+    for (std::uint64_t v : old) {
+      if (v == 0) continue;
+      size_t pos = static_cast<size_t>(Mix64(v)) & (exact_.size() - 1);
+      while (exact_[pos] != 0) pos = (pos + 1) & (exact_.size() - 1);
+      exact_[pos] = v;
+    }
+  }
+  size_t mask = exact_.size() - 1;
+  size_t pos = static_cast<size_t>(Mix64(h)) & mask;
+  while (exact_[pos] != 0) {
+    if (exact_[pos] == h) return false;
+    pos = (pos + 1) & mask;
+  }
+  exact_[pos] = h;
+  ++exact_used_;
+  return true;
+}
+
 std::string_view Deduplicator::Check(std::string_view question, std::string_view answer) {
   thread_local std::string text;
   text.assign(question);
@@ -181,7 +210,7 @@ std::string_view Deduplicator::Check(std::string_view question, std::string_view
   if (options_.exact) {
     std::uint64_t h = 0xe1ac7 ^ words.size();
     for (std::uint64_t w : words) h = Mix64(h ^ w);
-    if (!exact_.insert(h).second) return kDropExactDuplicate;
+    if (!InsertExact(h)) return kDropExactDuplicate;
   }
   if (!options_.near) {
     ++kept_;

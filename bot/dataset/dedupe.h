@@ -21,7 +21,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 #include <vector>
 
 namespace deskbot::dataset {
@@ -64,7 +63,9 @@ class Deduplicator {
 
   DedupeOptions options_;
   int bands_ = 0, rows_ = 0;
-  std::unordered_set<std::uint64_t> exact_;
+  bool InsertExact(std::uint64_t hash);  // false: seen before
+  std::vector<std::uint64_t> exact_;     // open addressing, 0 = empty
+  size_t exact_used_ = 0;
   std::vector<std::uint8_t> signatures_;  // kept_ * num_perm low bytes
   std::vector<std::uint64_t> table_;      // open addressing: key32 << 32 | kept index; 0 = empty
   size_t used_ = 0;

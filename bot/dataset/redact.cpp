@@ -285,11 +285,20 @@ void FindTokens(std::string_view t, SpanSet& spans) {
     for (unsigned char c : std::string_view("AgxsrnpeBb-")) starts[c] = true;
     return starts;
   }();
+  // Every prefix we look for, as a prefilter: most word starts ("see",
+  // "restart") fail its two-byte bitmap at once. The real checks below are
+  // case-sensitive where the format is.
+  static const PhraseSet kPrefixes = [] {
+    std::vector<std::string_view> p = {"-----BEGIN", "eyJ", "bearer ", "basic "};
+    for (const TokenFormat& f : kTokenFormats) p.push_back(f.prefix);
+    return PhraseSet(p);
+  }();
   for (size_t i = 0; i < t.size(); ++i) {
     char c = t[i];
     if (!kStarts[static_cast<unsigned char>(c)]) continue;
     if (!BoundaryBefore(t, i)) continue;
     std::string_view rest = t.substr(i);
+    if (kPrefixes.MatchPrefix(rest) == 0) continue;
     // PEM private keys: the whole block.
     if (c == '-' && rest.starts_with("-----BEGIN") ) {
       size_t line_end = rest.find('\n');
