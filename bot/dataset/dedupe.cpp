@@ -42,22 +42,6 @@ void WordHashes(std::string_view text, std::vector<std::uint64_t>& out) {
 
 }  // namespace
 
-std::string NormalizeForDedupe(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  bool space = false;
-  for (char c : text) {
-    if (IsWordByte(c)) {
-      if (space && !out.empty()) out.push_back(' ');
-      space = false;
-      out.push_back(AsciiLower(c));
-    } else {
-      space = true;
-    }
-  }
-  return out;
-}
-
 Deduplicator::Deduplicator(const DedupeOptions& options) : options_(options) {
   options_.num_perm = std::clamp(options_.num_perm, 8, 512);
   options_.shingle_words = std::clamp(options_.shingle_words, 1, 16);
@@ -204,7 +188,7 @@ std::string_view Deduplicator::Check(std::string_view question, std::string_view
   text += "\n";
   text += answer;
   // Words once, for both checks: the exact key is the hash of the word
-  // sequence (the same as hashing NormalizeForDedupe(text)'s words).
+  // sequence.
   thread_local std::vector<std::uint64_t> words;
   WordHashes(text, words);
   if (options_.exact) {

@@ -1,7 +1,8 @@
 // Exact and near-duplicate removal over question + answer.
 //
-// Exact: a 64-bit hash of the text lower-cased with all non-word characters
-// collapsed, so "Restart the VPN." and "restart  the vpn" are one example.
+// Exact: a 64-bit hash of the sequence of words (lower-cased; everything that
+// is not a letter or digit separates words), so "Restart the VPN." and
+// "restart  the vpn" are one example.
 // Near: MinHash over word shingles (default 3 words) with a num_perm-value
 // signature -- one-permutation MinHash with rotation densification, so each
 // shingle is hashed once rather than num_perm times -- indexed by LSH banding. The bands (b bands of r rows, b*r <=
@@ -73,8 +74,5 @@ class Deduplicator {
   std::vector<std::uint32_t> scratch_sig_;
   std::vector<std::uint64_t> scratch_keys_;
 };
-
-// The normalised form used for exact duplicates and shingling.
-std::string NormalizeForDedupe(std::string_view text);
 
 }  // namespace deskbot::dataset

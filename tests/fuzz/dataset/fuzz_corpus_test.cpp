@@ -68,14 +68,14 @@ std::string Mutate(std::string s, std::mt19937& rng) {
 
 }  // namespace
 
-TEST_CASE("dataset fuzz target survives the corpus", "[fuzz]") {
+TEST_CASE("dataset: dataset fuzz target survives the corpus", "[fuzz]") {
   auto corpus = Corpus();
   REQUIRE(corpus.size() >= 5);
   for (const auto& input : corpus) Run(input);
   Run("");
 }
 
-TEST_CASE("dataset fuzz target survives random mutations", "[fuzz]") {
+TEST_CASE("dataset: dataset fuzz target survives random mutations", "[fuzz]") {
   auto corpus = Corpus();
   std::mt19937 rng(20260302);
   for (int i = 0; i < 20000; ++i) {
@@ -85,7 +85,7 @@ TEST_CASE("dataset fuzz target survives random mutations", "[fuzz]") {
   }
 }
 
-TEST_CASE("dataset fuzz target survives random bytes", "[fuzz]") {
+TEST_CASE("dataset: dataset fuzz target survives random bytes", "[fuzz]") {
   std::mt19937 rng(7);
   for (int i = 0; i < 5000; ++i) {
     std::string input(rng() % 512, '\0');

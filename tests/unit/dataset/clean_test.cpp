@@ -13,7 +13,7 @@ namespace {
 bool Contains(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 }  // namespace
 
-TEST_CASE("SanitizeUtf8 replaces invalid sequences and keeps valid text", "[clean][utf8]") {
+TEST_CASE("dataset: SanitizeUtf8 replaces invalid sequences and keeps valid text", "[clean][utf8]") {
   CHECK(SanitizeUtf8("plain ascii") == "plain ascii");
   CHECK(SanitizeUtf8("caf\xC3\xA9") == "caf\xC3\xA9");                    // é kept
   CHECK(SanitizeUtf8("bad \xFF byte") == "bad \xEF\xBF\xBD byte");        // lone 0xFF
@@ -29,13 +29,13 @@ TEST_CASE("SanitizeUtf8 replaces invalid sequences and keeps valid text", "[clea
   CHECK(IsValidUtf8(SanitizeUtf8("\x80\x81\xFE\xFF mixed \xC3")));
 }
 
-TEST_CASE("NormalizeWhitespace collapses spaces and blank lines", "[clean]") {
+TEST_CASE("dataset: NormalizeWhitespace collapses spaces and blank lines", "[clean]") {
   CHECK(NormalizeWhitespace("  a   b\t\tc  \n\n\n\n d  ") == "a b c\n\nd");
   CHECK(NormalizeWhitespace("\n\n x \n y \n") == "x\ny");
   CHECK(NormalizeWhitespace("") == "");
 }
 
-TEST_CASE("HtmlToText: blocks, lists, br, entities, script/style", "[clean][html]") {
+TEST_CASE("dataset: HtmlToText: blocks, lists, br, entities, script/style", "[clean][html]") {
   std::string html =
       "<html><head><title>T</title><style>p{color:red}</style></head><body>"
       "<p>First &amp; <b>bold</b> paragraph.</p><div>Line<br>break</div>"
@@ -52,7 +52,7 @@ TEST_CASE("HtmlToText: blocks, lists, br, entities, script/style", "[clean][html
   CHECK_FALSE(Contains(text, "T\n"));
 }
 
-TEST_CASE("HtmlToText: links keep their URL when the text does not show it", "[clean][html]") {
+TEST_CASE("dataset: HtmlToText: links keep their URL when the text does not show it", "[clean][html]") {
   std::string text = NormalizeWhitespace(
       HtmlToText("<p>See <a href=\"https://kb.example.com/vpn\">this article</a> and "
                  "<a href=\"https://kb.example.com/x\">https://kb.example.com/x</a>.</p>"));
@@ -61,7 +61,7 @@ TEST_CASE("HtmlToText: links keep their URL when the text does not show it", "[c
   CHECK_FALSE(Contains(text, "(https://kb.example.com/x)"));
 }
 
-TEST_CASE("HtmlToText: quoted containers and signatures are dropped", "[clean][html]") {
+TEST_CASE("dataset: HtmlToText: quoted containers and signatures are dropped", "[clean][html]") {
   std::string html =
       "<div>New text</div><div class=\"gmail_signature\">Tom | IT</div>"
       "<div class=\"gmail_quote\">On Mon wrote:<blockquote>old text</blockquote></div>"
@@ -70,13 +70,13 @@ TEST_CASE("HtmlToText: quoted containers and signatures are dropped", "[clean][h
   CHECK(text == "New text");
 }
 
-TEST_CASE("HtmlToText: blockquote lines get a quote prefix", "[clean][html]") {
+TEST_CASE("dataset: HtmlToText: blockquote lines get a quote prefix", "[clean][html]") {
   std::string text = NormalizeWhitespace(HtmlToText("<p>Answer</p><blockquote><p>quoted one</p><p>quoted two</p></blockquote>"));
   CHECK(Contains(text, "> quoted one"));
   CHECK(NormalizeWhitespace(StripQuotedHistory(text)) == "Answer");
 }
 
-TEST_CASE("HtmlToText: broken and unclosed HTML does not crash", "[clean][html][hostile]") {
+TEST_CASE("dataset: HtmlToText: broken and unclosed HTML does not crash", "[clean][html][hostile]") {
   CHECK(NormalizeWhitespace(HtmlToText("<p>unclosed <b>bold <i>both")) == "unclosed bold both");
   CHECK(NormalizeWhitespace(HtmlToText("<div><p>a</div></p></span>b")) == "a\n\nb");
   CHECK(NormalizeWhitespace(HtmlToText("<<<>>><a href=>x</a")).find('x') != std::string::npos);
@@ -88,7 +88,7 @@ TEST_CASE("HtmlToText: broken and unclosed HTML does not crash", "[clean][html][
   CHECK_NOTHROW(HtmlToText(junk));
 }
 
-TEST_CASE("HtmlToText: deep nesting takes the linear path", "[clean][html][hostile]") {
+TEST_CASE("dataset: HtmlToText: deep nesting takes the linear path", "[clean][html][hostile]") {
   std::string deep;
   for (int i = 0; i < 50000; ++i) deep += "<div>";
   deep += "bottom";
@@ -104,13 +104,13 @@ TEST_CASE("HtmlToText: deep nesting takes the linear path", "[clean][html][hosti
   CHECK(EstimateNestingDepth(paragraphs) == 0);
 }
 
-TEST_CASE("StripTagsLinear handles entities, script and block tags", "[clean][html]") {
+TEST_CASE("dataset: StripTagsLinear handles entities, script and block tags", "[clean][html]") {
   std::string text = NormalizeWhitespace(
       StripTagsLinear("<p>A &amp; B</p><script>x<y</script><ul><li>one<li>two</ul>&#65;&#x42;&bogus;"));
   CHECK(text == "A & B\n\n- one\n- two\nAB&bogus;");
 }
 
-TEST_CASE("LooksLikeHtml detects HTML labelled as text/plain", "[clean][html]") {
+TEST_CASE("dataset: LooksLikeHtml detects HTML labelled as text/plain", "[clean][html]") {
   CHECK(LooksLikeHtml("<p>Hello</p>"));
   CHECK(LooksLikeHtml("  <div>x<br>y"));
   CHECK_FALSE(LooksLikeHtml("a < b and c > d"));
@@ -118,7 +118,7 @@ TEST_CASE("LooksLikeHtml detects HTML labelled as text/plain", "[clean][html]") 
   CHECK(CleanBody("<p>Printer is down</p><p>second floor</p>", "text/plain") == "Printer is down\n\nsecond floor");
 }
 
-TEST_CASE("StripQuotedHistory: On ... wrote: in several languages", "[clean][quotes]") {
+TEST_CASE("dataset: StripQuotedHistory: On ... wrote: in several languages", "[clean][quotes]") {
   const char* headers[] = {
       "On Mon, Mar 2, 2026 at 9:14 AM Maria Lopez <maria@example.com> wrote:",
       "Am 02.03.2026 um 09:14 schrieb Maria Lopez <maria@example.com>:",
@@ -138,13 +138,13 @@ TEST_CASE("StripQuotedHistory: On ... wrote: in several languages", "[clean][quo
   }
 }
 
-TEST_CASE("StripQuotedHistory: wrapped Gmail header over two lines", "[clean][quotes]") {
+TEST_CASE("dataset: StripQuotedHistory: wrapped Gmail header over two lines", "[clean][quotes]") {
   std::string text =
       "New reply here.\n\nOn Mon, Mar 2, 2026 at 9:14 AM Maria Lopez <\nmaria.lopez@example.com> wrote:\n\nold stuff";
   CHECK(NormalizeWhitespace(StripQuotedHistory(text)) == "New reply here.");
 }
 
-TEST_CASE("StripQuotedHistory: > lines, nested quotes and interleaved replies", "[clean][quotes]") {
+TEST_CASE("dataset: StripQuotedHistory: > lines, nested quotes and interleaved replies", "[clean][quotes]") {
   std::string text =
       "Top answer.\nOn Tue, 3 Mar 2026, Tom wrote:\n> first quoted\n>> nested older\n> > nested spaced\n"
       "My inline reply.\n> more quoted\nLast own line.";
@@ -152,7 +152,7 @@ TEST_CASE("StripQuotedHistory: > lines, nested quotes and interleaved replies", 
   CHECK(out == "Top answer.\nMy inline reply.\nLast own line.");
 }
 
-TEST_CASE("StripQuotedHistory: Outlook separators and forwarded headers", "[clean][quotes]") {
+TEST_CASE("dataset: StripQuotedHistory: Outlook separators and forwarded headers", "[clean][quotes]") {
   CHECK(NormalizeWhitespace(StripQuotedHistory("Answer.\n-----Original Message-----\nFrom: a\nold")) == "Answer.");
   CHECK(NormalizeWhitespace(StripQuotedHistory("Answer.\n-----Ursprüngliche Nachricht-----\nVon: a")) == "Answer.");
   CHECK(NormalizeWhitespace(StripQuotedHistory("Answer.\n---------- Forwarded message ---------\nFrom: x")) ==
@@ -171,12 +171,12 @@ TEST_CASE("StripQuotedHistory: Outlook separators and forwarded headers", "[clea
   CHECK(NormalizeWhitespace(StripQuotedHistory(flattened)) == "Done.");
 }
 
-TEST_CASE("StripQuotedHistory keeps ordinary text", "[clean][quotes]") {
+TEST_CASE("dataset: StripQuotedHistory keeps ordinary text", "[clean][quotes]") {
   std::string text = "From: the settings menu, choose Network.\nAs Tom wrote: this is fine\nSubject lines matter.";
   CHECK(StripQuotedHistory(text) == text);
 }
 
-TEST_CASE("StripSignature: -- delimiter, sign-offs, mobile footers", "[clean][signature]") {
+TEST_CASE("dataset: StripSignature: -- delimiter, sign-offs, mobile footers", "[clean][signature]") {
   CHECK(NormalizeWhitespace(StripSignature("Restart it.\n-- \nTom Baker | IT | ext. 4471")) == "Restart it.");
   CHECK(NormalizeWhitespace(StripSignature("Restart it.\n--\nTom")) == "Restart it.");
   CHECK(NormalizeWhitespace(StripSignature("Restart it.\n\nBest regards,\nTom Baker\nIT Service Desk")) ==
@@ -192,7 +192,7 @@ TEST_CASE("StripSignature: -- delimiter, sign-offs, mobile footers", "[clean][si
         "See the article https://x.example/a Thanks!");
 }
 
-TEST_CASE("StripSignature keeps text that only starts like a sign-off", "[clean][signature]") {
+TEST_CASE("dataset: StripSignature keeps text that only starts like a sign-off", "[clean][signature]") {
   std::string text = "Thanks for the quick reply. It works now.\nOne more question: can I also map drive H?";
   CHECK(StripSignature(text) == text);
   // A sign-off followed by a long paragraph is not a signature.
@@ -202,7 +202,7 @@ TEST_CASE("StripSignature keeps text that only starts like a sign-off", "[clean]
   CHECK(StripSignature(long_after) == long_after);
 }
 
-TEST_CASE("StripPleasantries: greetings and closing phrases", "[clean][pleasantries]") {
+TEST_CASE("dataset: StripPleasantries: greetings and closing phrases", "[clean][pleasantries]") {
   CHECK(StripPleasantries("Hi Maria,\nplease restart the VPN client.") == "Please restart the VPN client.");
   CHECK(StripPleasantries("Hello,\nThe printer is down.") == "The printer is down.");
   CHECK(StripPleasantries("Dear Mr. Smith,\nYour account is unlocked.") == "Your account is unlocked.");
@@ -221,13 +221,13 @@ TEST_CASE("StripPleasantries: greetings and closing phrases", "[clean][pleasantr
         "Can you let me know if the VPN server is down?");
 }
 
-TEST_CASE("CleanSubject removes reply prefixes and ticket tags", "[clean]") {
+TEST_CASE("dataset: CleanSubject removes reply prefixes and ticket tags", "[clean]") {
   CHECK(CleanSubject("RE: Fwd: AW: VPN drops") == "VPN drops");
   CHECK(CleanSubject("[HD-1001] Re: printer") == "printer");
   CHECK(CleanSubject("[urgent] printer") == "[urgent] printer");
 }
 
-TEST_CASE("CleanBody: a full agent reply from the ticket format", "[clean]") {
+TEST_CASE("dataset: CleanBody: a full agent reply from the ticket format", "[clean]") {
   std::string body =
       "Hello Maria,\n\nplease reinstall the VPN profile from the portal.\n\nBest regards,\nTom\n-- \n"
       "Tom Baker | IT Service Desk | ext. 4471";
@@ -238,7 +238,7 @@ TEST_CASE("CleanBody: a full agent reply from the ticket format", "[clean]") {
   CHECK(CleanBody(html, "text/html") == "My VPN drops every 10 minutes.");
 }
 
-TEST_CASE("CleanBody: a 10 MB body finishes without crashing", "[clean][hostile]") {
+TEST_CASE("dataset: CleanBody: a 10 MB body finishes without crashing", "[clean][hostile]") {
   std::string big;
   big.reserve(10 << 20);
   while (big.size() < (10u << 20)) big += "line of text with \xFF junk <b>and</b> tags &amp; > quotes\n";

@@ -26,7 +26,7 @@ int Run(const std::string& args, const fs::path& dir, std::string* output = null
 
 }  // namespace
 
-TEST_CASE("deskbot dataset build, export and validate", "[cli][dataset]") {
+TEST_CASE("dataset: deskbot dataset build, export and validate", "[cli][dataset]") {
   fs::path dir = fs::temp_directory_path() / "deskbot_dataset_cli";
   fs::remove_all(dir);
   fs::create_directories(dir);

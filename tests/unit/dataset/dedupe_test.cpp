@@ -13,7 +13,7 @@ const char* kA =
     "from the Home tab using Open Calendar and From Address Book.";
 }  // namespace
 
-TEST_CASE("exact duplicates ignore case, spacing and punctuation", "[dedupe]") {
+TEST_CASE("dataset: exact duplicates ignore case, spacing and punctuation", "[dedupe]") {
   Deduplicator d;
   CHECK(d.Check(kQ, kA).empty());
   CHECK(d.Check(std::string(kQ) + "!!", std::string("  ") + kA) == kDropExactDuplicate);
@@ -23,7 +23,7 @@ TEST_CASE("exact duplicates ignore case, spacing and punctuation", "[dedupe]") {
   CHECK(d.kept() == 1);
 }
 
-TEST_CASE("near duplicates above the threshold are dropped, different texts kept", "[dedupe]") {
+TEST_CASE("dataset: near duplicates above the threshold are dropped, different texts kept", "[dedupe]") {
   Deduplicator d;
   CHECK(d.Check(kQ, kA).empty());
   // One word changed out of ~50: Jaccard of 3-shingles ~0.85.
@@ -36,7 +36,7 @@ TEST_CASE("near duplicates above the threshold are dropped, different texts kept
   CHECK(d.kept() == 2);
 }
 
-TEST_CASE("the threshold is configurable", "[dedupe]") {
+TEST_CASE("dataset: the threshold is configurable", "[dedupe]") {
   std::string q2 = std::string(kQ) + " and also on my laptop at home when connected through the VPN client";
   DedupeOptions loose;
   loose.near_threshold = 0.5;
@@ -50,7 +50,7 @@ TEST_CASE("the threshold is configurable", "[dedupe]") {
   CHECK(s.Check(q2, kA).empty());
 }
 
-TEST_CASE("MinHash similarity estimates Jaccard", "[dedupe]") {
+TEST_CASE("dataset: MinHash similarity estimates Jaccard", "[dedupe]") {
   Deduplicator d;
   auto a = d.Signature(kA);
   auto b = d.Signature(kA);
@@ -60,7 +60,7 @@ TEST_CASE("MinHash similarity estimates Jaccard", "[dedupe]") {
   CHECK(d.bands() * d.rows() <= 64);
 }
 
-TEST_CASE("many similar-but-distinct texts stay bounded and kept", "[dedupe]") {
+TEST_CASE("dataset: many similar-but-distinct texts stay bounded and kept", "[dedupe]") {
   Deduplicator d;
   int kept = 0;
   for (int i = 0; i < 2000; ++i) {
@@ -71,7 +71,7 @@ TEST_CASE("many similar-but-distinct texts stay bounded and kept", "[dedupe]") {
   CHECK(kept > 1000);
 }
 
-TEST_CASE("disabled near dedupe keeps near duplicates", "[dedupe]") {
+TEST_CASE("dataset: disabled near dedupe keeps near duplicates", "[dedupe]") {
   DedupeOptions o;
   o.near = false;
   Deduplicator d(o);

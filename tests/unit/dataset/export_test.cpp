@@ -38,7 +38,7 @@ size_t Count(const std::string& s, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("the repo's prompts load and render", "[export]") {
+TEST_CASE("dataset: the repo's prompts load and render", "[export]") {
   PromptSet p = RepoPrompts();
   CHECK(p.system.find("deskbot") != std::string::npos);
   CHECK(p.user.find("{{question}}") != std::string::npos);
@@ -49,7 +49,7 @@ TEST_CASE("the repo's prompts load and render", "[export]") {
   CHECK_FALSE(PromptSet::Load("/nonexistent").ok());
 }
 
-TEST_CASE("chat export: system, user, assistant; escaping; UTF-8", "[export]") {
+TEST_CASE("dataset: chat export: system, user, assistant; escaping; UTF-8", "[export]") {
   auto r = ExampleRenderer::Create(RepoPrompts(), {});
   REQUIRE(r.ok());
   std::string line;
@@ -64,7 +64,7 @@ TEST_CASE("chat export: system, user, assistant; escaping; UTF-8", "[export]") {
   CHECK(line.find('\n') == std::string::npos);
 }
 
-TEST_CASE("completion export: one separator, leading space, one stop", "[export]") {
+TEST_CASE("dataset: completion export: one separator, leading space, one stop", "[export]") {
   auto r = ExampleRenderer::Create(RepoPrompts(), {});
   REQUIRE(r.ok());
   std::string line;
@@ -83,7 +83,7 @@ TEST_CASE("completion export: one separator, leading space, one stop", "[export]
   CHECK(r->Completion(RP("question ends with\n\n###", "answer text"), &line) == kSkipSeparator);
 }
 
-TEST_CASE("preference export has the DPO shape", "[export]") {
+TEST_CASE("dataset: preference export has the DPO shape", "[export]") {
   auto r = ExampleRenderer::Create(RepoPrompts(), {});
   REQUIRE(r.ok());
   PreferencePair p;
@@ -103,7 +103,7 @@ TEST_CASE("preference export has the DPO shape", "[export]") {
   CHECK(r->Preference(Redactor::Redact(p, nullptr), &line) == kSkipIdentical);
 }
 
-TEST_CASE("templates are files: a custom prompts dir changes the layout", "[export]") {
+TEST_CASE("dataset: templates are files: a custom prompts dir changes the layout", "[export]") {
   auto dir = std::filesystem::temp_directory_path() / "deskbot_prompts_test";
   std::filesystem::create_directories(dir / "finetune");
   std::ofstream(dir / "system.txt") << "SYS\n";
@@ -132,7 +132,7 @@ TEST_CASE("templates are files: a custom prompts dir changes the layout", "[expo
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("JsonlWriter writes atomically", "[export]") {
+TEST_CASE("dataset: JsonlWriter writes atomically", "[export]") {
   auto path = (std::filesystem::temp_directory_path() / "deskbot_writer_test.jsonl").string();
   std::filesystem::remove(path);
   {

@@ -8,7 +8,7 @@ using namespace deskbot;
 using namespace deskbot::dataset;
 using namespace deskbot::dataset::testing;
 
-TEST_CASE("the ticket-format example gives subject+question and the public answer", "[extract]") {
+TEST_CASE("dataset: the ticket-format example gives subject+question and the public answer", "[extract]") {
   Ticket t = MakeTicket(
       "HD-1001", "VPN drops every 10 minutes",
       {Msg(Role::kRequester, true, "<p>Hi,</p><p>my VPN disconnects every ten minutes since Monday.</p>", "text/html"),
@@ -24,7 +24,7 @@ TEST_CASE("the ticket-format example gives subject+question and the public answe
   CHECK(r.pair->requester.name == "Maria Lopez");
 }
 
-TEST_CASE("internal notes are never the answer, even when last", "[extract]") {
+TEST_CASE("dataset: internal notes are never the answer, even when last", "[extract]") {
   Ticket t = MakeTicket("1", "Printer", {Msg(Role::kRequester, true, "The printer on floor 2 is offline."),
                                          Msg(Role::kAgent, true, "Power-cycle the printer and wait two minutes."),
                                          Msg(Role::kAgent, false, "INTERNAL: the real cause was the switch port, do not tell")});
@@ -34,7 +34,7 @@ TEST_CASE("internal notes are never the answer, even when last", "[extract]") {
   CHECK(r.pair->pair.question.find("INTERNAL") == std::string::npos);
 }
 
-TEST_CASE("only internal agent notes: dropped as no public agent reply", "[extract]") {
+TEST_CASE("dataset: only internal agent notes: dropped as no public agent reply", "[extract]") {
   Ticket t = MakeTicket("1", "Printer", {Msg(Role::kRequester, true, "The printer is offline."),
                                          Msg(Role::kAgent, false, "fixed the switch port")});
   ExtractResult r = ExtractPair(t);
@@ -42,14 +42,14 @@ TEST_CASE("only internal agent notes: dropped as no public agent reply", "[extra
   CHECK(r.drop_reason == kDropNoAgentReply);
 }
 
-TEST_CASE("unresolved tickets are dropped", "[extract]") {
+TEST_CASE("dataset: unresolved tickets are dropped", "[extract]") {
   Ticket t = SimpleTicket("1", "question text here", "answer text here");
   t.resolved = false;
   t.status = "open";
   CHECK(ExtractPair(t).drop_reason == kDropNotResolved);
 }
 
-TEST_CASE("answer = last substantive agent reply; clarifications join the question", "[extract]") {
+TEST_CASE("dataset: answer = last substantive agent reply; clarifications join the question", "[extract]") {
   Ticket t = MakeTicket(
       "2", "Outlook crashes",
       {Msg(Role::kRequester, true, "Outlook crashes when I open the calendar."),
@@ -65,7 +65,7 @@ TEST_CASE("answer = last substantive agent reply; clarifications join the questi
         "Outlook crashes when I open the calendar.\n\nWindows 11, Outlook from Microsoft 365.");
 }
 
-TEST_CASE("no substantive reply: the longest public agent reply is used", "[extract]") {
+TEST_CASE("dataset: no substantive reply: the longest public agent reply is used", "[extract]") {
   Ticket t = MakeTicket("3", "", {Msg(Role::kRequester, true, "Is the wiki down?"), Msg(Role::kAgent, true, "Yes."),
                                   Msg(Role::kAgent, true, "Back up now.")});
   ExtractResult r = ExtractPair(t);
@@ -73,7 +73,7 @@ TEST_CASE("no substantive reply: the longest public agent reply is used", "[extr
   CHECK(r.pair->pair.answer == "Back up now.");
 }
 
-TEST_CASE("generic subjects are left out; a repeated subject is not doubled", "[extract]") {
+TEST_CASE("dataset: generic subjects are left out; a repeated subject is not doubled", "[extract]") {
   Ticket generic = MakeTicket("4", "Re: Help", {Msg(Role::kRequester, true, "My mouse is not working at all."),
                                                 Msg(Role::kAgent, true, "Replace the batteries in the mouse, please.")});
   CHECK(ExtractPair(generic).pair->pair.question == "My mouse is not working at all.");
@@ -82,12 +82,12 @@ TEST_CASE("generic subjects are left out; a repeated subject is not doubled", "[
   CHECK(ExtractPair(repeated).pair->pair.question == "Mouse broken since today.");
 }
 
-TEST_CASE("no question at all is dropped", "[extract]") {
+TEST_CASE("dataset: no question at all is dropped", "[extract]") {
   Ticket t = MakeTicket("6", "", {Msg(Role::kAgent, true, "We replaced your laptop battery today.")});
   CHECK(ExtractPair(t).drop_reason == kDropNoQuestion);
 }
 
-TEST_CASE("closing acknowledgements", "[extract]") {
+TEST_CASE("dataset: closing acknowledgements", "[extract]") {
   CHECK(IsClosingAcknowledgement("Glad it works now!"));
   CHECK(IsClosingAcknowledgement("You're welcome."));
   CHECK(IsClosingAcknowledgement("Closing this ticket."));

@@ -5,7 +5,7 @@
 
 using namespace deskbot::dataset;
 
-TEST_CASE("filters: empty, short, same text", "[filters]") {
+TEST_CASE("dataset: filters: empty, short, same text", "[filters]") {
   CHECK(QualityProblem("", "an answer here") == kDropEmptyQuestion);
   CHECK(QualityProblem("a question here", "   ") == kDropEmptyAnswer);
   CHECK(QualityProblem("short?", "a long enough answer") == kDropShortQuestion);
@@ -18,7 +18,7 @@ TEST_CASE("filters: empty, short, same text", "[filters]") {
         kDropShortAnswer);
 }
 
-TEST_CASE("filters: auto-replies", "[filters]") {
+TEST_CASE("dataset: filters: auto-replies", "[filters]") {
   CHECK(QualityProblem("Automatic reply: VPN", "Please reinstall the profile.") == kDropAutoReply);
   CHECK(QualityProblem("VPN broken again", "This is an automated message: your ticket was received.") ==
         kDropAutoReply);
@@ -30,7 +30,7 @@ TEST_CASE("filters: auto-replies", "[filters]") {
   CHECK_FALSE(IsAutoReply("I'm out of the office and can't connect to the VPN from the hotel."));
 }
 
-TEST_CASE("filters: closed as duplicate", "[filters]") {
+TEST_CASE("dataset: filters: closed as duplicate", "[filters]") {
   CHECK(QualityProblem("Printer offline on floor 2", "Closed as duplicate of HD-1002.") == kDropDuplicateTicket);
   CHECK(QualityProblem("Printer offline on floor 2", "This is a duplicate of ticket 4471.") == kDropDuplicateTicket);
   CHECK(QualityProblem("Printer offline on floor 2", "Merged into ticket HD-77.") == kDropDuplicateTicket);

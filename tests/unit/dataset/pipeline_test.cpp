@@ -39,7 +39,7 @@ std::vector<Ticket> Tickets() {
 
 }  // namespace
 
-TEST_CASE("builder: counts per stage and reason, redactions, validation", "[pipeline]") {
+TEST_CASE("dataset: builder: counts per stage and reason, redactions, validation", "[pipeline]") {
   DatasetOptions o;
   o.token_limit = 2000;
   DatasetBuilder b(o, "system prompt");
@@ -78,7 +78,7 @@ TEST_CASE("builder: counts per stage and reason, redactions, validation", "[pipe
   CHECK(text.find("PHONE  1") != std::string::npos);
 }
 
-TEST_CASE("options from config", "[pipeline]") {
+TEST_CASE("dataset: options from config", "[pipeline]") {
   auto cfg = Config::LoadString(
       "[dataset]\nsplit = \"time\"\nseed = 9\nvalid_fraction = 0.25\nnear_duplicate_threshold = 0.9\n"
       "token_limit = 1000\nseparator = \"\\n---\\n\"\nstop = \" STOP\"\nmin_answer_chars = 3\n");

@@ -16,14 +16,14 @@ std::string R(const std::string& text, RedactionCounts* counts = nullptr, const 
 }
 }  // namespace
 
-TEST_CASE("emails", "[redact]") {
+TEST_CASE("dataset: emails", "[redact]") {
   CHECK(R("write to maria.lopez@example.com now") == "write to <EMAIL_1> now");
   CHECK(R("a+b_c%d-e@sub.example.co.uk.") == "<EMAIL_1>.");
   CHECK(R("user@localhost is not an address") == "user@localhost is not an address");
   CHECK(R("@handle and x@y.z") == "@handle and x@y.z");
 }
 
-TEST_CASE("phones: international and local formats", "[redact][phone]") {
+TEST_CASE("dataset: phones: international and local formats", "[redact][phone]") {
   CHECK(R("call +44 20 7946 0958 today") == "call <PHONE_1> today");
   CHECK(R("call +1 (555) 123-4567") == "call <PHONE_1>");
   CHECK(R("+4915112345678") == "<PHONE_1>");
@@ -38,7 +38,7 @@ TEST_CASE("phones: international and local formats", "[redact][phone]") {
   CHECK(R("tel: 5551234") == "tel: <PHONE_1>");
 }
 
-TEST_CASE("phones: versions, dates, times and ids are not phones", "[redact][phone]") {
+TEST_CASE("dataset: phones: versions, dates, times and ids are not phones", "[redact][phone]") {
   const char* keep[] = {
       "version 10.0.19041.1",
       "kernel 4.15.0-112-generic",
@@ -62,7 +62,7 @@ TEST_CASE("phones: versions, dates, times and ids are not phones", "[redact][pho
   }
 }
 
-TEST_CASE("IP addresses", "[redact][ip]") {
+TEST_CASE("dataset: IP addresses", "[redact][ip]") {
   CHECK(R("ping 192.168.1.20 fails") == "ping <IP_1> fails");
   CHECK(R("from 10.0.0.1:8080") == "from <IP_1>:8080");
   CHECK(R("route 2001:db8::8a2e:370:7334 and fe80::1") == "route <IP_1> and <IP_2>");
@@ -75,7 +75,7 @@ TEST_CASE("IP addresses", "[redact][ip]") {
   CHECK(R("std::vector and a::b") == "std::vector and a::b");
 }
 
-TEST_CASE("cards need a Luhn pass", "[redact][card]") {
+TEST_CASE("dataset: cards need a Luhn pass", "[redact][card]") {
   CHECK(R("card 4111 1111 1111 1111 expired") == "card <CARD_1> expired");
   CHECK(R("card 4111-1111-1111-1111") == "card <CARD_1>");
   CHECK(R("card 4111111111111111") == "card <CARD_1>");
@@ -86,7 +86,7 @@ TEST_CASE("cards need a Luhn pass", "[redact][card]") {
   CHECK_FALSE(LuhnValid("79927398710"));
 }
 
-TEST_CASE("secrets and tokens", "[redact][secret]") {
+TEST_CASE("dataset: secrets and tokens", "[redact][secret]") {
   CHECK(R("key AKIAIOSFODNN7EXAMPLE in config") == "key <SECRET_1> in config");
   CHECK(R("token ghp_16C7e42F292c6912E7710c838347Ae178B4a ok") == "token <SECRET_1> ok");
   CHECK(R("slack xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx") == "slack <SECRET_1>");
@@ -105,7 +105,7 @@ TEST_CASE("secrets and tokens", "[redact][secret]") {
   CHECK(R("Bearer token expired") == "Bearer token expired");
 }
 
-TEST_CASE("passwords in key/value lines", "[redact][password]") {
+TEST_CASE("dataset: passwords in key/value lines", "[redact][password]") {
   CHECK(R("password: Hunter2!") == "password: <PASSWORD_1>");
   CHECK(R("Password = \"s3cret with space\"") == "Password = \"<PASSWORD_1>\"");
   CHECK(R("login?user=bob&pw=letmein") == "login?user=bob&pw=<PASSWORD_1>");
@@ -123,7 +123,7 @@ TEST_CASE("passwords in key/value lines", "[redact][password]") {
   CHECK(R("passwords must be long") == "passwords must be long");
 }
 
-TEST_CASE("the requester's name", "[redact][name]") {
+TEST_CASE("dataset: the requester's name", "[redact][name]") {
   Requester maria{"Maria Lopez", "maria.lopez@example.com"};
   CHECK(R("Maria Lopez reported it; maria confirmed. LOPEZ agreed.", nullptr, maria) ==
         "<NAME_1> reported it; <NAME_1> confirmed. <NAME_1> agreed.");
@@ -137,7 +137,7 @@ TEST_CASE("the requester's name", "[redact][name]") {
   CHECK(R("Don't worry, Don will fix it", nullptr, don) == "Don't worry, <NAME_1> will fix it");
 }
 
-TEST_CASE("placeholders are stable within a pair and numbered per kind", "[redact][stability]") {
+TEST_CASE("dataset: placeholders are stable within a pair and numbered per kind", "[redact][stability]") {
   Pair p;
   p.question = "Mail a@x.com and b@x.com, then a@x.com again. Call +44 20 7946 0958.";
   p.answer = "I wrote to A@x.com; b@x.com bounced. Phone +44 20 7946 0958 works.";
@@ -150,7 +150,7 @@ TEST_CASE("placeholders are stable within a pair and numbered per kind", "[redac
   CHECK(counts.total() == 7);
 }
 
-TEST_CASE("redacting twice changes nothing and numbering continues", "[redact][stability]") {
+TEST_CASE("dataset: redacting twice changes nothing and numbering continues", "[redact][stability]") {
   Pair p;
   p.question = "from a@x.com";
   p.answer = "to b@y.com";
@@ -164,7 +164,7 @@ TEST_CASE("redacting twice changes nothing and numbering continues", "[redact][s
   CHECK(R("<EMAIL_1> wrote c@z.com") == "<EMAIL_1> wrote <EMAIL_2>");
 }
 
-TEST_CASE("preference pairs share one scope", "[redact]") {
+TEST_CASE("dataset: preference pairs share one scope", "[redact]") {
   PreferencePair p;
   p.question = "reset for bob@x.com";
   p.preferred = "done for bob@x.com";
@@ -175,12 +175,12 @@ TEST_CASE("preference pairs share one scope", "[redact]") {
   CHECK(rp.pair().rejected == "mailed <EMAIL_1> and <IP_1>");
 }
 
-TEST_CASE("overlaps: higher-priority kinds win", "[redact]") {
+TEST_CASE("dataset: overlaps: higher-priority kinds win", "[redact]") {
   CHECK(R("password: 4111111111111111") == "password: <PASSWORD_1>");
   CHECK(R("mail 192.168.1.1@example.com") .find("<EMAIL_1>") != std::string::npos);
 }
 
-TEST_CASE("hostile input does not crash the redactor", "[redact][hostile]") {
+TEST_CASE("dataset: hostile input does not crash the redactor", "[redact][hostile]") {
   std::string s;
   for (int i = 0; i < 20000; ++i) s += "+1 (";
   CHECK_NOTHROW(R(s));

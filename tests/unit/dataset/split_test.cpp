@@ -18,7 +18,7 @@ Pair P(int i, UnixSeconds at = 0) {
 }
 }  // namespace
 
-TEST_CASE("random split: fraction, determinism, stability when adding pairs", "[split]") {
+TEST_CASE("dataset: random split: fraction, determinism, stability when adding pairs", "[split]") {
   SplitOptions o;
   o.seed = 7;
   o.valid_fraction = 0.2;
@@ -40,7 +40,7 @@ TEST_CASE("random split: fraction, determinism, stability when adding pairs", "[
   CHECK(differ > 100);
 }
 
-TEST_CASE("random split: edges", "[split]") {
+TEST_CASE("dataset: random split: edges", "[split]") {
   SplitOptions none;
   none.valid_fraction = 0;
   SplitOptions all;
@@ -51,7 +51,7 @@ TEST_CASE("random split: edges", "[split]") {
   }
 }
 
-TEST_CASE("time split: the newest pairs are valid", "[split]") {
+TEST_CASE("dataset: time split: the newest pairs are valid", "[split]") {
   std::vector<RedactedPair> pairs;
   for (int i = 0; i < 10; ++i) pairs.push_back(Redactor::Redact(P(i, 1000 + (i * 37) % 10), {}, nullptr));
   SplitOptions o;
@@ -67,7 +67,7 @@ TEST_CASE("time split: the newest pairs are valid", "[split]") {
   CHECK(valid == 3);
 }
 
-TEST_CASE("split method names", "[split]") {
+TEST_CASE("dataset: split method names", "[split]") {
   CHECK(ParseSplitMethod("random") == SplitMethod::kRandom);
   CHECK(ParseSplitMethod("time") == SplitMethod::kTime);
   CHECK_FALSE(ParseSplitMethod("shuffle"));

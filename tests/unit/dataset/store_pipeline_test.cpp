@@ -61,7 +61,7 @@ std::string TempPath(const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("BuildDataset stores redacted, split pairs and a snapshot", "[pipeline][store]") {
+TEST_CASE("dataset: BuildDataset stores redacted, split pairs and a snapshot", "[pipeline][store]") {
   auto store = StoreWithTickets();
   auto report = BuildDataset(*store, Options());
   REQUIRE(report.ok());
@@ -106,7 +106,7 @@ TEST_CASE("BuildDataset stores redacted, split pairs and a snapshot", "[pipeline
   CHECK(reseeded->content_hash != report->content_hash);
 }
 
-TEST_CASE("ExportDataset writes each format and split; the safety net redacts", "[pipeline][store][export]") {
+TEST_CASE("dataset: ExportDataset writes each format and split; the safety net redacts", "[pipeline][store][export]") {
   auto store = StoreWithTickets();
   REQUIRE(BuildDataset(*store, Options()).ok());
   Pair approved;
@@ -173,7 +173,7 @@ TEST_CASE("ExportDataset writes each format and split; the safety net redacts", 
   for (const auto& p : {all, train, valid, completion, prefs}) std::filesystem::remove(p);
 }
 
-TEST_CASE("time split through the store: newest tickets are valid", "[pipeline][store][split]") {
+TEST_CASE("dataset: time split through the store: newest tickets are valid", "[pipeline][store][split]") {
   auto store = StoreWithTickets(40);
   DatasetOptions o = Options();
   o.split.method = SplitMethod::kTime;

@@ -7,7 +7,7 @@
 
 using namespace deskbot::dataset;
 
-TEST_CASE("token estimate: chars/4 or words+symbols, whichever is larger", "[validate][tokens]") {
+TEST_CASE("dataset: token estimate: chars/4 or words+symbols, whichever is larger", "[validate][tokens]") {
   CHECK(EstimateTokens("") == 0);
   CHECK(EstimateTokens("hello") == 2);                  // ceil(5/4) = 2 > 1 word
   CHECK(EstimateTokens("a b c d") == 4);                // 4 words > ceil(7/4)
@@ -16,7 +16,7 @@ TEST_CASE("token estimate: chars/4 or words+symbols, whichever is larger", "[val
   CHECK(EstimateChatTokens({"a", "b"}) == 3 + (1 + 4) * 2);
 }
 
-TEST_CASE("Summarize: nearest-rank percentiles", "[validate]") {
+TEST_CASE("dataset: Summarize: nearest-rank percentiles", "[validate]") {
   std::vector<std::int32_t> v;
   for (int i = 100; i >= 1; --i) v.push_back(i);
   Distribution d = Summarize(v);
@@ -30,7 +30,7 @@ TEST_CASE("Summarize: nearest-rank percentiles", "[validate]") {
   CHECK(Summarize(empty).count == 0);
 }
 
-TEST_CASE("chat lines: valid, invalid JSON, unknown keys, roles, missing assistant", "[validate]") {
+TEST_CASE("dataset: chat lines: valid, invalid JSON, unknown keys, roles, missing assistant", "[validate]") {
   ValidationOptions o;
   o.min_examples = 1;
   Validator v(o);
@@ -62,7 +62,7 @@ TEST_CASE("chat lines: valid, invalid JSON, unknown keys, roles, missing assista
   CHECK(r.ToText().find("PROBLEMS FOUND") != std::string::npos);
 }
 
-TEST_CASE("completion lines: separator and stop conventions", "[validate]") {
+TEST_CASE("dataset: completion lines: separator and stop conventions", "[validate]") {
   ValidationOptions o;
   o.format = ExportFormat::kCompletion;
   o.min_examples = 1;
@@ -86,7 +86,7 @@ TEST_CASE("completion lines: separator and stop conventions", "[validate]") {
   CHECK(good.Finish().ok());
 }
 
-TEST_CASE("preference lines", "[validate]") {
+TEST_CASE("dataset: preference lines", "[validate]") {
   ValidationOptions o;
   o.format = ExportFormat::kPreference;
   o.min_examples = 1;
@@ -102,7 +102,7 @@ TEST_CASE("preference lines", "[validate]") {
   CHECK(r.format_errors.at("bad_preferred_output") == 1);
 }
 
-TEST_CASE("token limit, few examples and billable tokens", "[validate]") {
+TEST_CASE("dataset: token limit, few examples and billable tokens", "[validate]") {
   ValidationOptions o;
   o.token_limit = 50;
   o.epochs = 2;
