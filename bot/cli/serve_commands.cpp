@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "bot/chat/slack.h"
 #include "bot/chat/webchat.h"
 #include "bot/cli/context.h"
 #include "bot/model/local_model.h"
@@ -115,6 +116,8 @@ void RunServe(CliContext& ctx) {
   options.harvest_interval = Minutes(config.GetInt("harvest.interval_minutes", 0));
   options.retrain.every_pairs = config.GetInt("retrain.every_pairs", 0);
   options.retrain.interval = Minutes(config.GetInt("retrain.interval_minutes", 0));
+  options.workflow.notice_text = config.GetString("chat.notice_text", options.workflow.notice_text);
+  options.workflow.refusal_text = config.GetString("chat.refusal_text", options.workflow.refusal_text);
   const std::vector<std::string> agents = config.GetList("agents.ids");
   if (agents.empty())
     spdlog::warn("no agents configured (agents.ids / DESKBOT_AGENTS): nobody can approve answers");
@@ -146,7 +149,15 @@ void RunServe(CliContext& ctx) {
     webchat = std::make_unique<chat::WebChat>(store, svc.inbox(), wopts);
     svc.AddConnector(*webchat, webchat->Routes());
   }
-  // Further chats (Slack, Teams) are added here: svc.AddConnector(adapter, adapter.Routes()).
+  // Slack: on when slack.bot_token and a signing secret or app token are set.
+  std::unique_ptr<chat::SlackChat> slack = Check(chat::SlackFromConfig(config, store, svc.inbox(), agents));
+  if (slack) {
+    svc.AddConnector(*slack, slack->Routes());
+    if (slack->socket_mode())
+      svc.AddInboundClient("slack socket mode", [&] { return slack->StartSocketMode(); },
+                           [&] { slack->StopSocketMode(); });
+  }
+  // Further chats (Teams) are added here: svc.AddConnector(adapter, adapter.Routes()).
   Check(svc.Start());
 
   const std::string shown_host = options.host == "0.0.0.0" ? "127.0.0.1" : options.host;
@@ -171,7 +182,8 @@ void Register(CLI::App& app, CliContext& ctx) {
       "Settings (config file or environment): server.listen / DESKBOT_LISTEN (host:port), "
       "DESKBOT_DATA_DIR, agents.ids / DESKBOT_AGENTS (comma-separated), service.workers, "
       "harvest.interval_minutes, retrain.every_pairs, retrain.interval_minutes, webchat.enabled, "
-      "webchat.agent_token (secret), log.level, log.format (text|json).");
+      "webchat.agent_token (secret), chat.notice_text, chat.refusal_text, log.level, "
+      "log.format (text|json).");
   serve->callback([&ctx] { RunServe(ctx); });
 }
 

@@ -12,6 +12,7 @@
 //   service.Stop();
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -123,8 +124,8 @@ class Service {
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<http::server::Router> router_;
   std::unique_ptr<http::server::Server> server_;
-  bool started_ = false;
-  bool model_loaded_ = false;
+  std::atomic<bool> started_{false};  // read by /readyz on I/O threads
+  std::atomic<bool> model_loaded_{false};  // written by the scheduler thread on a reload
 };
 
 // Registers an asynchronous route on a router. Until the HTTP server has
