@@ -361,6 +361,34 @@ void FindTokens(std::string_view t, SpanSet& spans) {
 }
 
 // Long random-looking strings: hex digests, base64 keys.
+// Long random-looking strings: hex digests, base64 keys. A run that is a URL
+// path ("com/channel/UCUXxf...", "web/20191022031903/https") is judged per
+// '/'-separated segment, so the path words around an id are kept.
+bool LooksLikeSecret(std::string_view run) {
+  if (run.size() < 32) return false;
+  bool upper = false, lower = false, digit = false, all_hex = true;
+  size_t segment = 0, longest_segment = 0;
+  for (char c : run) {
+    upper |= IsUpper(c);
+    lower |= IsLower(c);
+    digit |= IsAsciiDigit(c);
+    all_hex &= IsHex(c);
+    segment = IsAsciiAlnum(c) ? segment + 1 : 0;
+    longest_segment = std::max(longest_segment, segment);
+  }
+  if (all_hex && digit && (upper || lower)) return ShannonEntropy(run) >= 3.0;
+  if (upper && lower && digit && longest_segment >= 16) return ShannonEntropy(run) >= 4.0;
+  return false;
+}
+
+// A '/'-separated segment that is a plain lower-case word ("com", "channel").
+bool IsPathWord(std::string_view seg) {
+  if (seg.size() < 2) return false;
+  for (char c : seg)
+    if (!IsLower(c) && c != '-' && c != '_' && c != '.') return false;
+  return true;
+}
+
 void FindHighEntropy(std::string_view t, SpanSet& spans) {
   auto run_char = [](char c) { return IsAsciiAlnum(c) || c == '+' || c == '/' || c == '_' || c == '-' || c == '='; };
   size_t i = 0;
@@ -378,23 +406,26 @@ void FindHighEntropy(std::string_view t, SpanSet& spans) {
     if (e - b < 32) continue;
     if (b > 0 && IsWordByte(t[b - 1])) continue;  // non-ASCII glued on
     std::string_view run = t.substr(b, e - b);
-    bool upper = false, lower = false, digit = false, all_hex = true;
-    size_t segment = 0, longest_segment = 0;
-    for (char c : run) {
-      upper |= IsUpper(c);
-      lower |= IsLower(c);
-      digit |= IsAsciiDigit(c);
-      all_hex &= IsHex(c);
-      segment = IsAsciiAlnum(c) ? segment + 1 : 0;
-      longest_segment = std::max(longest_segment, segment);
+    bool path = false;
+    if (run.find('/') != std::string_view::npos) {
+      for (size_t s0 = 0; s0 <= run.size();) {
+        size_t slash = run.find('/', s0);
+        if (slash == std::string_view::npos) slash = run.size();
+        path |= IsPathWord(run.substr(s0, slash - s0));
+        s0 = slash + 1;
+      }
     }
-    bool secret = false;
-    if (all_hex && digit && (upper || lower)) {
-      secret = ShannonEntropy(run) >= 3.0;
-    } else if (upper && lower && digit && longest_segment >= 16) {
-      secret = ShannonEntropy(run) >= 4.0;
+    if (!path) {
+      if (LooksLikeSecret(run)) spans.Add({b, e, PiiKind::kSecret, std::string(run)});
+      continue;
     }
-    if (secret) spans.Add({b, e, PiiKind::kSecret, std::string(run)});
+    for (size_t s0 = 0; s0 < run.size();) {
+      size_t slash = run.find('/', s0);
+      if (slash == std::string_view::npos) slash = run.size();
+      std::string_view seg = run.substr(s0, slash - s0);
+      if (LooksLikeSecret(seg)) spans.Add({b + s0, b + slash, PiiKind::kSecret, std::string(seg)});
+      s0 = slash + 1;
+    }
   }
 }
 
@@ -429,6 +460,18 @@ void FindEmails(std::string_view t, SpanSet& spans) {
 
 // --- cards -------------------------------------------------------------------
 
+// Whether t[i] lies in a URL ("https://web.archive.org/web/20191022031903/..."):
+// the whitespace-delimited token around it has "://" or starts with "www.".
+// Archive timestamps and ids in URLs are neither cards nor phone numbers.
+bool InsideUrl(std::string_view t, size_t i) {
+  size_t b = i;
+  while (b > 0 && !IsAsciiSpace(t[b - 1]) && i - b < 512) --b;
+  size_t e = i;
+  while (e < t.size() && !IsAsciiSpace(t[e]) && e - i < 512) ++e;
+  std::string_view token = t.substr(b, e - b);
+  return token.find("://") != std::string_view::npos || StartsWithIgnoreCase(token, "www.");
+}
+
 void FindCards(std::string_view t, SpanSet& spans) {
   for (size_t i = 0; i < t.size(); ++i) {
     if (!IsAsciiDigit(t[i]) || !BoundaryBefore(t, i)) continue;
@@ -459,7 +502,7 @@ void FindCards(std::string_view t, SpanSet& spans) {
       }
       break;
     }
-    if (ndigits >= 13 && ndigits <= 19 && BoundaryAfter(t, j)) {
+    if (ndigits >= 13 && ndigits <= 19 && BoundaryAfter(t, j) && !InsideUrl(t, i)) {
       std::string_view number(digits, ndigits);
       bool grouping_ok = ngroups == 1 || groups[0] == 4;
       for (size_t g = 1; g < ngroups && grouping_ok; ++g) grouping_ok = groups[g] >= 3;
@@ -481,6 +524,32 @@ bool PrecededByVersionWord(std::string_view t, size_t i) {
          EndsWithIgnoreCase(before, "ver") ||
          (!before.empty() && (before.back() == 'v' || before.back() == 'V') &&
           (before.size() == 1 || !IsWordByte(before[before.size() - 2])));
+}
+
+// Dotted quads that are no one's address: versions written like one
+// ("1.5.0.3": every part a single digit; "1.6.0.06": a leading zero) and
+// addresses that are the same on every machine (loopback 127/8, 0.0.0.0,
+// netmasks such as 255.255.255.0). Redacting those would only damage the
+// answer ("map the name to 127.0.0.1 in /etc/hosts").
+bool IsVersionOrNonPersonalIpv4(std::string_view ip) {
+  int octet[4] = {0, 0, 0, 0};
+  size_t k = 0, len = 0;
+  bool single_digits = true, leading_zero = false;
+  for (size_t x = 0; x <= ip.size(); ++x) {
+    if (x == ip.size() || ip[x] == '.') {
+      single_digits &= len == 1;
+      ++k;
+      len = 0;
+      continue;
+    }
+    if (len == 0 && ip[x] == '0' && x + 1 < ip.size() && ip[x + 1] != '.') leading_zero = true;
+    octet[k] = octet[k] * 10 + (ip[x] - '0');
+    ++len;
+  }
+  if (single_digits || leading_zero) return true;
+  if (octet[0] == 127 || (octet[0] == 0 && octet[1] == 0 && octet[2] == 0 && octet[3] == 0)) return true;
+  auto mask_byte = [](int v) { return v == 0 || v == 128 || v == 192 || v == 224 || v == 240 || v == 248 || v == 252 || v == 254 || v == 255; };
+  return octet[0] == 255 && mask_byte(octet[1]) && mask_byte(octet[2]) && mask_byte(octet[3]);
 }
 
 void FindIpv4(std::string_view t, SpanSet& spans) {
@@ -513,8 +582,11 @@ void FindIpv4(std::string_view t, SpanSet& spans) {
     }
     if (ok && octets == 4) {
       bool longer = j < t.size() && (IsWordByte(t[j]) || (t[j] == '.' && j + 1 < t.size() && IsAsciiDigit(t[j + 1])));
-      if (!longer && !PrecededByVersionWord(t, i)) {
-        spans.Add({i, j, PiiKind::kIp, std::string(t.substr(i, j - i))});
+      // Package versions: "linux-image-2.6.8.1-3", "java-6-sun-1.6.0.06".
+      bool package = (i > 0 && t[i - 1] == '-') || (j + 1 < t.size() && t[j] == '-' && IsAsciiDigit(t[j + 1]));
+      std::string_view ip = t.substr(i, j - i);
+      if (!longer && !package && !PrecededByVersionWord(t, i) && !IsVersionOrNonPersonalIpv4(ip)) {
+        spans.Add({i, j, PiiKind::kIp, std::string(ip)});
         i = j - 1;
         continue;
       }
@@ -545,6 +617,9 @@ void FindIpv6(std::string_view t, SpanSet& spans) {
     if (std::none_of(cand.begin(), cand.end(), [](char c) { return IsAsciiDigit(c); })) continue;
     unsigned char buf[16];
     if (inet_pton(AF_INET6, cand.c_str(), buf) != 1) continue;
+    static const unsigned char kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    static const unsigned char kUnspecified[16] = {};
+    if (std::memcmp(buf, kLoopback, 16) == 0 || std::memcmp(buf, kUnspecified, 16) == 0) continue;  // ::1, ::
     spans.Add({b, b + cand.size(), PiiKind::kIp, AsciiLowerCopy(cand)});
   }
 }
@@ -569,6 +644,13 @@ bool PhoneKeywordBefore(std::string_view t, size_t i) {
   return false;
 }
 
+bool LooksLikeDate(const size_t* groups, size_t n, char sep) {
+  if (n != 3 || !(sep == '-' || sep == '/' || sep == '.')) return false;
+  if (groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2) return true;                        // 2026-03-02
+  if (groups[0] <= 2 && groups[1] <= 2 && (groups[2] == 4 || groups[2] == 2)) return true;    // 02/03/2026, 2.3.26
+  return false;
+}
+
 struct PhoneScan {
   size_t end = 0;
   size_t digits = 0;
@@ -576,6 +658,9 @@ struct PhoneScan {
   size_t ngroups = 0;
   char sep = 0;
   bool mixed = false, dots_only = true, parens = false, plus = false;
+  bool has_dot = false;      // a '.' among the separators
+  bool date_inside = false;  // three groups in a row shaped like a date, one separator
+  char seps[24] = {0};       // separator before group k (0: none or only parentheses)
 };
 
 // Reads digits and single separators (" ", "-", ".", "/", and parentheses)
@@ -615,7 +700,18 @@ PhoneScan ScanPhone(std::string_view t, size_t i) {
       s.sep = c;
     }
     if (plain > 1) break;  // "1 - 2": a range, not a number
+    if (s.ngroups < 24) {
+      char sep = 0;
+      for (size_t x = j; x < k; ++x)
+        if (t[x] != '(' && t[x] != ')') sep = t[x];
+      s.seps[s.ngroups] = sep;  // before the group that starts at k
+      s.has_dot |= sep == '.';
+    }
     j = k;
+  }
+  for (size_t g = 0; g + 2 < s.ngroups; ++g) {
+    char a = s.seps[g + 1], b = s.seps[g + 2];
+    if (a == b && (a == '-' || a == '/' || a == '.') && LooksLikeDate(s.groups + g, 3, a)) s.date_inside = true;
   }
   return s;
 }
@@ -626,13 +722,6 @@ std::string PhoneKey(std::string_view t, size_t begin, size_t end) {
   for (size_t k = begin; k < end; ++k)
     if (IsAsciiDigit(t[k]) || (k == begin && t[k] == '+')) key.push_back(t[k]);
   return key;
-}
-
-bool LooksLikeDate(const size_t* groups, size_t n, char sep) {
-  if (n != 3 || !(sep == '-' || sep == '/' || sep == '.')) return false;
-  if (groups[0] == 4 && groups[1] <= 2 && groups[2] <= 2) return true;                        // 2026-03-02
-  if (groups[0] <= 2 && groups[1] <= 2 && (groups[2] == 4 || groups[2] == 2)) return true;    // 02/03/2026, 2.3.26
-  return false;
 }
 
 bool AcceptPhone(std::string_view t, size_t start, const PhoneScan& s) {
@@ -646,7 +735,15 @@ bool AcceptPhone(std::string_view t, size_t start, const PhoneScan& s) {
     // calls a phone number.
     return (s.digits >= 10 && t[start] == '0') || PhoneKeywordBefore(t, start);
   }
-  if (!s.parens && !s.mixed && LooksLikeDate(s.groups, s.ngroups, s.sep)) return false;
+  if (!s.mixed && LooksLikeDate(s.groups, s.ngroups, s.sep)) return false;
+  if (s.mixed && s.has_dot) return false;  // "1909 18563.592": a version, not a number to call
+  if (s.mixed && s.date_inside) return false;  // "1645 2008-09-25": a number next to a date
+  // Grouped national numbers: the first group is an area/trunk code (<= 5
+  // digits), no group longer than 8 ("0151 12345678"); "8-4750000030256" is
+  // a reference number.
+  if (s.groups[0] > 5) return false;
+  for (size_t g = 0; g < s.ngroups; ++g)
+    if (s.groups[g] > 8) return false;
   if (s.dots_only) {
     const size_t* g = s.groups;
     bool nanp = s.ngroups == 3 && g[0] == 3 && g[1] == 3 && g[2] == 4;
@@ -675,7 +772,7 @@ void FindPhones(std::string_view t, SpanSet& spans) {
       }
     }
     PhoneScan s = ScanPhone(t, i);
-    if (AcceptPhone(t, i, s)) spans.Add({i, s.end, PiiKind::kPhone, PhoneKey(t, i, s.end)});
+    if (AcceptPhone(t, i, s) && !InsideUrl(t, i)) spans.Add({i, s.end, PiiKind::kPhone, PhoneKey(t, i, s.end)});
     if (s.end > i + 1) i = s.end - 1;
   }
 }

@@ -55,6 +55,11 @@ TEST_CASE("dataset: phones: versions, dates, times and ids are not phones", "[re
       "port 8080",
       "KB5034441 update",
       "costs $1234567",
+      "Windows 10 Pro 1909 18563.592",
+      "-rw-r--r-- 1 root root 1645 2008-09-25 13:46",
+      "look at 8-4750000030256 please",
+      "subscribers on (03/18/2020) but",
+      "https://web.archive.org/web/20200407074230/https://example.com/help",
   };
   for (const char* text : keep) {
     INFO(text);
@@ -73,6 +78,12 @@ TEST_CASE("dataset: IP addresses", "[redact][ip]") {
   CHECK(R("at 10:30:45 today") == "at 10:30:45 today");
   CHECK(R("mac 00:1a:2b:3c:4d:5e") == "mac 00:1a:2b:3c:4d:5e");
   CHECK(R("std::vector and a::b") == "std::vector and a::b");
+  CHECK(R("http://67.170.178.242/sources.list") == "http://<IP_1>/sources.list");
+  // Versions that look like addresses, and addresses that are no one's.
+  CHECK(R("firefox 1.5.0.3 crashes") == "firefox 1.5.0.3 crashes");
+  CHECK(R("java-6-sun-1.6.0.06 and linux-image-2.6.8.1-3") == "java-6-sun-1.6.0.06 and linux-image-2.6.8.1-3");
+  CHECK(R("maps to 127.0.1.1 and 127.0.0.1, mask 255.255.255.0, any 0.0.0.0, ::1") ==
+        "maps to 127.0.1.1 and 127.0.0.1, mask 255.255.255.0, any 0.0.0.0, ::1");
 }
 
 TEST_CASE("dataset: cards need a Luhn pass", "[redact][card]") {
@@ -81,6 +92,9 @@ TEST_CASE("dataset: cards need a Luhn pass", "[redact][card]") {
   CHECK(R("card 4111111111111111") == "card <CARD_1>");
   CHECK(R("amex 3782 822463 10005") == "amex <CARD_1>");
   CHECK(R("card 4111 1111 1111 1112") == "card 4111 1111 1111 1112");  // Luhn fails
+  // A Luhn-valid archive timestamp inside a URL is not a card.
+  CHECK(R("see https://web.archive.org/web/20191022031903/https://x.example") ==
+        "see https://web.archive.org/web/20191022031903/https://x.example");
   CHECK(R("id 0000 0000 0000 0000") == "id 0000 0000 0000 0000");      // one digit repeated
   CHECK(LuhnValid("79927398713"));
   CHECK_FALSE(LuhnValid("79927398710"));
@@ -102,6 +116,11 @@ TEST_CASE("dataset: secrets and tokens", "[redact][secret]") {
   CHECK(R("see https://community.adobe.com/t5/premiere-pro/faq-issues-with-screen-recorded-footage/m-p/10874355") ==
         "see https://community.adobe.com/t5/premiere-pro/faq-issues-with-screen-recorded-footage/m-p/10874355");
   CHECK(R("/usr/lib/x86_64-linux-gnu/libQt5Core.so.5") == "/usr/lib/x86_64-linux-gnu/libQt5Core.so.5");
+  // In a URL path only the id-like segment is judged; path words stay.
+  CHECK(R("https://www.youtube.com/channel/UCUXxfKYAo4k8tV1vnKIlCPQ link") ==
+        "https://www.youtube.com/channel/UCUXxfKYAo4k8tV1vnKIlCPQ link");
+  CHECK(R("https://x.example/files/9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08/get") ==
+        "https://x.example/files/<SECRET_1>/get");
   CHECK(R("Bearer token expired") == "Bearer token expired");
 }
 
