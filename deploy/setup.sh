@@ -85,6 +85,8 @@ case "$cmd" in
     install_packages "${build_packages[@]}" "${test_packages[@]}"
     build
     start_rt_peer
+    # The browser test must run, not skip, where setup installed Chromium.
+    export DESKBOT_REQUIRE_CHROMIUM=1
     cd "$root"
     ctest --preset default "$@" ;;
   bench)
