@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "bot/chat/slack.h"
 #include "bot/chat/webchat.h"
 #include "bot/cli/context.h"
 #include "bot/model/local_model.h"
@@ -148,7 +149,15 @@ void RunServe(CliContext& ctx) {
     webchat = std::make_unique<chat::WebChat>(store, svc.inbox(), wopts);
     svc.AddConnector(*webchat, webchat->Routes());
   }
-  // Further chats (Slack, Teams) are added here: svc.AddConnector(adapter, adapter.Routes()).
+  // Slack: on when slack.bot_token and a signing secret or app token are set.
+  std::unique_ptr<chat::SlackChat> slack = Check(chat::SlackFromConfig(config, store, svc.inbox(), agents));
+  if (slack) {
+    svc.AddConnector(*slack, slack->Routes());
+    if (slack->socket_mode())
+      svc.AddInboundClient("slack socket mode", [&] { return slack->StartSocketMode(); },
+                           [&] { slack->StopSocketMode(); });
+  }
+  // Further chats (Teams) are added here: svc.AddConnector(adapter, adapter.Routes()).
   Check(svc.Start());
 
   const std::string shown_host = options.host == "0.0.0.0" ? "127.0.0.1" : options.host;
