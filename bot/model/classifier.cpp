@@ -65,8 +65,9 @@ util::Result<ReplyClassifier> ReplyClassifier::Train(const std::vector<std::stri
   args.loss = distinct.size() <= 1000 ? fasttext::loss_name::softmax : fasttext::loss_name::hs;
   args.dim = options.dim;
   args.epoch = options.epochs > 0 ? options.epochs
-                                  : static_cast<int>(std::clamp<std::int64_t>(options.token_budget / std::max<std::int64_t>(tokens, 1), 5, 30));
-  args.lr = 0.5;
+                                  : static_cast<int>(std::clamp<std::int64_t>(options.token_budget / std::max<std::int64_t>(tokens, 1), 3, 100));
+  // A few hundred tickets per reply at most: many passes, a high rate.
+  args.lr = 1.0;
   args.minCount = 1;
   args.wordNgrams = 1;
   args.minn = 0;

@@ -17,7 +17,7 @@ namespace deskbot::model {
 
 struct ClassifierOptions {
   int dim = 50;
-  int epochs = 0;                         // 0: from the token budget, between 5 and 30
+  int epochs = 0;                         // 0: from the token budget, between 3 and 100
   std::int64_t token_budget = 5'000'000;  // tokens x epochs
   int threads = 2;
   int seed = 7;

@@ -34,12 +34,13 @@ constexpr float kExpansionWeight = 0.5f;
 constexpr int kExpansionsPerTerm = 3;
 constexpr float kExpansionMinCosine = 0.6f;
 
-constexpr int kNumFeatures = 18;
+constexpr int kNumFeatures = 20;
+constexpr std::uint32_t kMaxMembersScanned = 256;
 constexpr size_t kMaxClassifierLabels = 5000;
 const char* const kFeatureNames[kNumFeatures] = {
     "bm25_q_norm", "bm25_q_rel", "bm25_a_norm", "bm25_a_rel", "bm25_expanded_rel", "cos_q",
     "cos_q_gap", "cos_a", "cos_a_gap", "members", "rrf_sum", "cluster_size", "rrf_max",
-    "answer_agreement", "answer_length", "known_terms", "query_terms", "classifier_prob"};
+    "answer_agreement", "answer_length", "known_terms", "query_terms", "classifier_prob", "cluster_bm25_sum", "cluster_bm25_mean"};
 
 constexpr const char* kFormat = "deskbot-local-model";
 constexpr int kFormatVersion = 1;
@@ -163,7 +164,7 @@ struct LocalModel::Impl {
   // fitted without the questions it scores.
   ReplyClassifier classifier;
   std::vector<std::uint8_t> fold_of;
-  ReplyClassifier fold_classifier[2];
+  std::vector<ReplyClassifier> fold_classifier;  // [k] was trained without fold k
   // Learned on top.
   LogisticRegression ranker;            // orders a question's candidate answers
   LogisticRegression confidence_model;  // pointwise: P(the best answer is right), before calibration
@@ -197,13 +198,18 @@ struct LocalModel::Impl {
     pool.push_back(std::move(s));
   }
 
-  Query MakeQuery(std::string_view text) const {
+  // `exclude`: the training pair whose question this is (leave-one-out). Its
+  // words that no other pair uses count as unknown, exactly as a new word
+  // would at serving time -- otherwise the ranker would learn from held-out
+  // questions whose every word is "known".
+  Query MakeQuery(std::string_view text, std::int64_t exclude = -1) const {
     Query q;
     std::vector<std::string> terms;
     Terms(text, &terms);
     q.raw_terms = terms.size();
     for (const auto& t : terms) {
       auto id = vocab.Find(t);
+      if (id >= 0 && exclude >= 0 && OnlyIn(id, static_cast<std::uint32_t>(exclude))) id = -1;
       if (id >= 0) q.sequence.push_back(id);
     }
     std::vector<std::int32_t> sorted = q.sequence;
@@ -221,13 +227,24 @@ struct LocalModel::Impl {
     return q;
   }
 
+  // Whether `term` (of pair `doc`'s question) occurs in no other pair.
+  bool OnlyIn(std::int32_t term, std::uint32_t doc) const {
+    const auto* b = bag_terms.data() + bag_offsets[doc];
+    const auto* e = bag_terms.data() + bag_offsets[doc + 1];
+    std::uint32_t in_answer = std::binary_search(b, e, term) ? 1 : 0;
+    return bm_q.DocFreq(term) <= 1 && bm_a.DocFreq(term) <= in_answer;
+  }
+
   bool HasVector(const Query& q) const {
     return has_vectors && !q.vec.empty() && Dot(q.vec.data(), q.vec.data(), encoder.dim()) > 0.5f;
   }
 
-  void Candidates(const Query& query, std::int64_t exclude, Scratch* s) const;
+  // `exclude`: a training pair left out (its question is the query);
+  // `exclude_cluster`: a whole reply left out, to see what the ranking looks
+  // like when the right answer is not there at all.
+  void Candidates(const Query& query, std::int64_t exclude, Scratch* s, std::int64_t exclude_cluster = -1) const;
   const ReplyClassifier& ClassifierFor(std::int64_t exclude) const {
-    if (exclude >= 0 && static_cast<size_t>(exclude) < fold_of.size()) return fold_classifier[1 - fold_of[exclude]];
+    if (exclude >= 0 && static_cast<size_t>(exclude) < fold_of.size()) return fold_classifier[fold_of[exclude]];
     return classifier;
   }
   void IndexMembers() {
@@ -311,7 +328,8 @@ struct LocalModel::Impl {
   std::vector<bool> tune_correct;
 };
 
-void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scratch* s) const {
+void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scratch* s,
+                                  std::int64_t exclude_cluster) const {
   s->q.Clear();
   s->a.Clear();
   s->x.Clear();
@@ -337,26 +355,28 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
       }
     }
   }
+  const size_t extra = exclude_cluster >= 0 ? std::min<size_t>(cluster_size[exclude_cluster], 64) : 0;
   auto add_list = [&](int list, const Hits& hits) {
     int rank = 0;
     for (const auto& [score, doc] : hits) {
       if (static_cast<std::int64_t>(doc) == exclude) continue;
+      if (static_cast<std::int64_t>(cluster_of[doc]) == exclude_cluster) continue;
       if (rank >= static_cast<int>(kTopK[list])) break;
       s->entries.push_back({doc, {list, rank++}});
     }
   };
-  s->q.TopK(kTopK[kBq], exclude, &s->hits);
+  s->q.TopK(kTopK[kBq] + extra, exclude, &s->hits);
   add_list(kBq, s->hits);
-  s->a.TopK(kTopK[kBa], exclude, &s->hits);
+  s->a.TopK(kTopK[kBa] + extra, exclude, &s->hits);
   add_list(kBa, s->hits);
-  s->x.TopK(kTopK[kBx], exclude, &s->hits);
+  s->x.TopK(kTopK[kBx] + extra, exclude, &s->hits);
   add_list(kBx, s->hits);
   const bool vectors = HasVector(query);
   const int dim = encoder.dim();
   if (vectors) {
-    ann_q.Search(query.vec.data(), kTopK[kVq] + 1, &s->hits);
+    ann_q.Search(query.vec.data(), kTopK[kVq] + 1 + extra, &s->hits);
     add_list(kVq, s->hits);
-    ann_a.Search(query.vec.data(), kTopK[kVa] + 1, &s->hits);
+    ann_a.Search(query.vec.data(), kTopK[kVa] + 1 + extra, &s->hits);
     add_list(kVa, s->hits);
   }
   // The classifier's likely replies, each through one of its tickets.
@@ -371,7 +391,7 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
     clf.Predict(s->text, static_cast<int>(kTopK[kClf]), &s->predicted);
     int rank = 0;
     for (const auto& [prob, cluster] : s->predicted) {
-      if (cluster < 0 || static_cast<size_t>(cluster) >= cluster_keys.size()) continue;
+      if (cluster < 0 || static_cast<size_t>(cluster) >= cluster_keys.size() || cluster == exclude_cluster) continue;
       for (auto i = member_offsets[cluster]; i < member_offsets[cluster + 1]; ++i) {
         if (static_cast<std::int64_t>(members[i]) == exclude) continue;
         s->entries.push_back({members[i], {kClf, rank++}});
@@ -458,6 +478,19 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
     f[14] = std::log1p(bag_offsets[c.rep + 1] - bag_offsets[c.rep]);
     f[15] = known;
     f[16] = std::log1p(static_cast<double>(query.raw_terms));
+    // Evidence from every ticket that got this reply, not only the retrieved ones.
+    {
+      double sum = 0;
+      std::uint32_t counted = 0;
+      auto b = member_offsets[c.cluster], e = std::min(member_offsets[c.cluster + 1], b + kMaxMembersScanned);
+      for (auto i = b; i < e; ++i) {
+        if (static_cast<std::int64_t>(this->members[i]) == exclude) continue;
+        sum += s->q[this->members[i]];
+        ++counted;
+      }
+      f[18] = qmax_q > 0 ? sum / qmax_q : 0;
+      f[19] = qmax_q > 0 && counted ? sum / counted / qmax_q : 0;
+    }
     f[17] = 0;
     for (const auto& [prob, cluster] : s->predicted)
       if (cluster == static_cast<std::int64_t>(c.cluster)) f[17] = prob;
@@ -584,6 +617,9 @@ util::Status LocalModel::Impl::TrainClassifiers(const std::vector<std::vector<st
   std::vector<std::string> texts(n);
   std::vector<std::int64_t> labels(n, -1);
   fold_of.assign(n, 0);
+  // Cross-fitting: more folds make the held-out classifiers closer to the
+  // final one; two keep training time in bounds on big sets.
+  const unsigned folds = n < 20000 ? 5 : 2;
   std::mt19937_64 rng(options.seed ^ 0x5eed);
   for (size_t i = 0; i < n; ++i) {
     for (auto t : q_terms[i]) {
@@ -591,7 +627,7 @@ util::Status LocalModel::Impl::TrainClassifiers(const std::vector<std::vector<st
       texts[i] += vocab.term(t);
     }
     if (is_label[cluster_of[i]]) labels[i] = cluster_of[i];
-    fold_of[i] = static_cast<std::uint8_t>(rng() & 1);
+    fold_of[i] = static_cast<std::uint8_t>(rng() % folds);
   }
   ClassifierOptions co = options.classifier;
   co.threads = options.threads;
@@ -600,13 +636,13 @@ util::Status LocalModel::Impl::TrainClassifiers(const std::vector<std::vector<st
   if (!full.ok()) return full.status();
   classifier = std::move(full).value();
   if (!classifier.trained()) return util::Status::OK();
-  for (int f = 0; f < 2; ++f) {
+  for (unsigned f = 0; f < folds; ++f) {
     std::vector<std::int64_t> fold_labels(n, -1);
     for (size_t i = 0; i < n; ++i)
-      if (fold_of[i] == f) fold_labels[i] = labels[i];
+      if (fold_of[i] != f) fold_labels[i] = labels[i];
     auto c = ReplyClassifier::Train(texts, fold_labels, co);
     if (!c.ok()) return c.status();
-    fold_classifier[f] = std::move(c).value();
+    fold_classifier.push_back(std::move(c).value());
   }
   return util::Status::OK();
 }
@@ -634,7 +670,7 @@ void LocalModel::Impl::FitRanker(const std::vector<TrainingExample>& train,
   ParallelFor(order.size(), options.threads, [&](size_t k) {
     size_t doc = order[k];
     auto s = Acquire();
-    Query q = MakeQuery(train[doc].question);
+    Query q = MakeQuery(train[doc].question, static_cast<std::int64_t>(doc));
     Candidates(q, static_cast<std::int64_t>(doc), s.get());
     const std::string& truth = train[doc].answer;
     const std::string& key = cluster_keys[cluster_of[doc]];
@@ -722,6 +758,31 @@ void LocalModel::Impl::FitRanker(const std::vector<TrainingExample>& train,
     cy.push_back(correct[0] ? 1.0 : 0.0);
     cw.push_back(1.0);
   }
+  // Unanswerable questions: the same held-out questions with their whole
+  // reply left out, so the model learns what a near miss looks like (the
+  // help desk gets questions it never answered before).
+  std::vector<std::vector<double>> ux(order.size());
+  std::vector<int> uy(order.size(), -1);
+  ParallelFor(order.size(), options.threads, [&](size_t k) {
+    size_t doc = order[k];
+    if (cluster_size[cluster_of[doc]] < 2) return;  // leaving the pair out already did it
+    auto s = Acquire();
+    Query q = MakeQuery(train[doc].question, static_cast<std::int64_t>(doc));
+    Candidates(q, static_cast<std::int64_t>(doc), s.get(), cluster_of[doc]);
+    ScoreClusters(s.get());
+    if (!s->clusters.empty()) {
+      ux[k].resize(kNumConfidenceFeatures);
+      ConfidenceFeatures(s->clusters, ux[k].data());
+      uy[k] = Correct(s->clusters[0].rep, train[doc].answer, cluster_keys[cluster_of[doc]]) ? 1 : 0;
+    }
+    Release(std::move(s));
+  });
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (uy[k] < 0) continue;
+    cx.push_back(std::move(ux[k]));
+    cy.push_back(uy[k]);
+    cw.push_back(1.0);
+  }
   size_t right = static_cast<size_t>(std::count(cy.begin(), cy.end(), 1.0));
   if (right >= 5 && cy.size() - right >= 5) confidence_model.Fit(cx, cy, cw, 1e-2);
   for (size_t i = 0; i < cx.size(); ++i) {
@@ -780,8 +841,7 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Train(const std::vector<Tr
   r.vocabulary = impl.vocab.size();
   impl.FitRanker(train, feedback, &r);
   impl.fold_of.clear();
-  impl.fold_classifier[0] = ReplyClassifier();
-  impl.fold_classifier[1] = ReplyClassifier();
+  impl.fold_classifier.clear();
   impl.Stage("ranker");
 
   // Calibration: the confidence model's output mapped to P(right) by a
@@ -830,7 +890,7 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Train(const std::vector<Tr
   r.valid = Summarize(impl.Evaluate(valid, nullptr), options.target_precision);
   impl.Stage("evaluation");
   r.stage_seconds = impl.stages;
-  for (size_t j = 0; j < impl.ranker.coef().size(); ++j)
+  for (size_t j = 0; j < impl.ranker.coef().size() && j < kNumFeatures; ++j)
     r.ranker_weights.emplace_back(kFeatureNames[j], impl.ranker.coef()[j]);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   impl.report = r.ToJson();
@@ -1003,6 +1063,7 @@ util::Result<std::string> LocalModel::Save(const std::string& dir) const {
   nlohmann::json meta = {
       {"format", kFormat},
       {"has_classifier", m.classifier.trained()},
+      {"version", version_},
       {"format_version", kFormatVersion},
       {"pairs", m.num_docs()},
       {"clusters", m.cluster_keys.size()},
@@ -1058,6 +1119,7 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Load(const std::string& di
 
   std::unique_ptr<LocalModel> model(new LocalModel());
   auto& m = *model->impl_;
+  if (meta.contains("version") && meta["version"].is_string()) model->version_ = meta["version"].get<std::string>();
   try {
     m.options.ann.ef_search = meta.at("ef_search").get<int>();
     m.options.target_precision = meta.at("target_precision").get<double>();

@@ -133,6 +133,11 @@ util::Result<QaBenchResult> RunQaBench(const QaBenchOptions& options) {
   if (same_file) test_rows = valid;
   if (train.empty()) return util::Status::InvalidArgument(options.train_path + ": no rows with split \"train\"");
   if (test_rows.empty()) return util::Status::InvalidArgument(options.test_path + ": no test rows");
+  return RunQaBenchRows(train, valid, test_rows, options);
+}
+
+util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, const std::vector<QaRow>& valid,
+                                           const std::vector<QaRow>& test_rows, const QaBenchOptions& options) {
   const bool labelled = !options.label_field.empty();
   if (labelled) {
     auto unlabelled = std::count_if(train.begin(), train.end(), [](const QaRow& r) { return r.label.empty(); });

@@ -56,5 +56,8 @@ struct QaBenchResult {
 };
 
 util::Result<QaBenchResult> RunQaBench(const QaBenchOptions& options);
+// The same on rows already read and split.
+util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, const std::vector<QaRow>& valid,
+                                           const std::vector<QaRow>& test, const QaBenchOptions& options);
 
 }  // namespace deskbot::model

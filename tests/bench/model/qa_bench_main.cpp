@@ -4,12 +4,52 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "bot/model/qa_bench.h"
+
+// Development aid: K-fold cross-validation over the whole --train file (test
+// folds by conversation group), for decisions that 100 valid rows are too
+// noisy to make. Prints the query-weighted means.
+static int CrossValidate(const deskbot::model::QaBenchOptions& options, int k) {
+  auto rows = deskbot::model::ReadQaJsonl(options.train_path, options.label_field, nullptr);
+  if (!rows.ok()) {
+    std::cerr << rows.status().ToString() << "\n";
+    return 1;
+  }
+  double n = 0, sums[9] = {};
+  for (int fold = 0; fold < k; ++fold) {
+    std::vector<deskbot::model::QaRow> train, valid, test;
+    for (const auto& r : *rows) {
+      std::string group = r.id.substr(0, r.id.find('#'));
+      if (std::hash<std::string>{}(group) % k == static_cast<size_t>(fold)) test.push_back(r);
+      else if (r.split == "valid") valid.push_back(r);
+      else train.push_back(r);
+    }
+    auto res = deskbot::model::RunQaBenchRows(train, valid, test, options);
+    if (!res.ok()) {
+      std::cerr << res.status().ToString() << "\n";
+      return 1;
+    }
+    double q = static_cast<double>(res->queries);
+    double v[9] = {res->bm25.p1.value_or(0), res->bm25.f1, res->model.p1.value_or(0), res->model.mrr.value_or(0),
+                   res->model.f1, res->model.rouge_l, res->model.coverage_at_p90.value_or(0),
+                   res->model.coverage.value_or(0), res->model.precision.value_or(0)};
+    for (int i = 0; i < 9; ++i) sums[i] += q * v[i];
+    n += q;
+    std::cerr << "fold " << fold << ": bm25 p1 " << v[0] * 100 << " f1 " << v[1] * 100 << " | model p1 " << v[2] * 100
+              << " f1 " << v[4] * 100 << " cov@p90 " << v[6] * 100 << "\n";
+  }
+  const char* names[9] = {"bm25_p1", "bm25_f1", "model_p1", "model_mrr", "model_f1", "model_rougeL",
+                          "model_cov_at_p90", "model_cov_at_thr", "model_prec_at_thr"};
+  for (int i = 0; i < 9; ++i) std::cout << names[i] << " " << sums[i] / n * 100 << "\n";
+  return 0;
+}
 
 int main(int argc, char** argv) {
   deskbot::model::QaBenchOptions options;
   bool json = false;
+  int cv = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -23,6 +63,7 @@ int main(int argc, char** argv) {
     else if (a == "--test") options.test_path = next();
     else if (a == "--label") options.label_field = next();
     else if (a == "--json") json = true;
+    else if (a == "--cv") cv = std::stoi(next());
     else if (a == "--lexical-only") options.model.use_vectors = false;
     else if (a == "--epochs") options.model.embed.epochs = std::stoi(next());
     else if (a == "--dim") options.model.embed.dim = std::stoi(next());
@@ -39,6 +80,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: qa_bench --train FILE --test FILE [--label FIELD] [--json]\n";
     return 2;
   }
+  if (cv > 0) return CrossValidate(options, cv);
   auto result = deskbot::model::RunQaBench(options);
   if (!result.ok()) {
     std::cerr << "qa_bench: " << result.status().ToString() << "\n";

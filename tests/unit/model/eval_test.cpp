@@ -1,0 +1,91 @@
+// The evaluation harness: metrics computed by hand on small cases.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "bot/model/eval.h"
+
+using namespace deskbot::model;
+
+TEST_CASE("eval: retrieval metrics", "[model]") {
+  QueryOutcome a;  // right answer first
+  a.relevant = {true, false, false};
+  QueryOutcome b;  // right answers at ranks 2 and 4
+  b.relevant = {false, true, false, true};
+  QueryOutcome c;  // nothing right
+  c.relevant = {false, false};
+  auto m = Summarize({a, b, c}, 0.9);
+  CHECK(m.queries == 3);
+  CHECK(m.p1 == Approx(1.0 / 3));
+  CHECK(m.mrr == Approx((1.0 + 0.5 + 0) / 3));
+  CHECK(m.p5 == Approx((1.0 / 5 + 2.0 / 5) / 3));
+  CHECK(m.map == Approx((1.0 + (0.5 + 0.5) / 2) / 3));
+  CHECK(m.recall5 == Approx((1.0 + 1.0) / 3));
+  // One more relevant answer exists than b found: recall halves for b.
+  b.relevant_total = 4;
+  auto m2 = Summarize({a, b, c}, 0.9);
+  CHECK(m2.recall5 == Approx((1.0 + 0.5) / 3));
+  CHECK(m2.map == Approx((1.0 + (0.5 + 0.5) / 4) / 3));
+}
+
+TEST_CASE("eval: answers at the threshold, calibration error", "[model]") {
+  std::vector<QueryOutcome> v(4);
+  v[0].relevant = {true};
+  v[0].confidence = 0.9;
+  v[1].relevant = {false};
+  v[1].confidence = 0.8;
+  v[2].relevant = {true};
+  v[2].confidence = 0.3;
+  v[2].answered = false;
+  v[3].relevant = {};
+  v[3].confidence = 0.1;
+  v[3].answered = false;
+  auto m = Summarize(v, 0.9);
+  CHECK(m.coverage == Approx(0.5));
+  CHECK(m.precision == Approx(0.5));
+  CHECK(m.coverage_at_target == Approx(0.25));  // only the 0.9 answer keeps precision >= 90%
+  // Bins: 0.9 right (|1-0.9|), 0.8 wrong (0.8), 0.3 right (0.7), 0.1 wrong (0.1); each 1/4.
+  CHECK(m.ece == Approx((0.1 + 0.8 + 0.7 + 0.1) / 4));
+}
+
+TEST_CASE("eval: threshold for a target precision", "[model]") {
+  std::vector<std::pair<double, bool>> cc = {{0.95, true}, {0.9, true}, {0.85, false}, {0.8, true},
+                                             {0.7, true},  {0.6, true}, {0.5, false},  {0.4, false}};
+  // Prefix precision: 1, 1, 2/3, 3/4, 4/5, 5/6, 5/7, 5/8 -> >= 0.8 last at 0.6.
+  CHECK(ChooseThreshold(cc, 0.8) == Approx(0.6));
+  CHECK(ChooseThreshold(cc, 1.0) == Approx(0.9));
+  CHECK(CoverageAtPrecision(cc, 0.8) == Approx(6.0 / 8));
+  // Nothing reaches it: abstain on everything.
+  std::vector<std::pair<double, bool>> bad = {{0.9, false}, {0.5, true}};
+  CHECK(ChooseThreshold(bad, 0.9) > 0.9);
+  CHECK(CoverageAtPrecision(bad, 0.9) == 0);
+  // Ties are answered together.
+  std::vector<std::pair<double, bool>> tie = {{0.7, true}, {0.7, false}};
+  CHECK(ChooseThreshold(tie, 0.9) > 0.7);
+}
+
+TEST_CASE("eval: random and time splits", "[model]") {
+  auto r1 = RandomSplit(1000, 0.2, 42), r2 = RandomSplit(1000, 0.2, 42), r3 = RandomSplit(1000, 0.2, 43);
+  CHECK(r1 == r2);
+  CHECK(r1 != r3);
+  auto n = std::count(r1.begin(), r1.end(), true);
+  CHECK(n > 150);
+  CHECK(n < 250);
+  std::vector<std::int64_t> times = {50, 10, 40, 20, 30};
+  auto t = TimeSplit(times, 0.4);
+  CHECK(t == std::vector<bool>{true, false, true, false, false});
+}
+
+TEST_CASE("eval: metrics to JSON and back, by name", "[model]") {
+  EvalMetrics m;
+  m.p1 = 0.5;
+  m.rouge_l = 0.25;
+  m.queries = 7;
+  auto back = EvalMetrics::FromJson(m.ToJson());
+  CHECK(back.p1 == 0.5);
+  CHECK(back.rouge_l == 0.25);
+  CHECK(back.queries == 7);
+  CHECK(m.Get("p1") == 0.5);
+  CHECK(m.Get("rougeL") == 0.25);
+  CHECK(std::isnan(m.Get("nope")));
+}
