@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -141,15 +142,29 @@ util::Result<std::vector<std::pair<std::string, std::string>>> ParseUrlEncoded(
 
 // ---------------------------------------------------------------- Router
 
+namespace {
+AsyncHandler Adapt(Handler handler) {
+  return [handler = std::move(handler)](const Request& r, Responder respond) { respond(handler(r)); };
+}
+}  // namespace
+
 void Router::Add(std::string method, std::string path, Handler handler) {
-  routes_.push_back({std::move(method), std::move(path), false, std::move(handler)});
+  AddAsync(std::move(method), std::move(path), Adapt(std::move(handler)));
 }
 
 void Router::AddPrefix(std::string method, std::string prefix, Handler handler) {
+  AddPrefixAsync(std::move(method), std::move(prefix), Adapt(std::move(handler)));
+}
+
+void Router::AddAsync(std::string method, std::string path, AsyncHandler handler) {
+  routes_.push_back({std::move(method), std::move(path), false, std::move(handler)});
+}
+
+void Router::AddPrefixAsync(std::string method, std::string prefix, AsyncHandler handler) {
   routes_.push_back({std::move(method), std::move(prefix), true, std::move(handler)});
 }
 
-Response Router::Route(const Request& request) const {
+void Router::RouteAsync(const Request& request, Responder respond) const {
   // Pick the best path first (exact, else longest prefix), then the method:
   // that order is what lets us answer 405 rather than 404.
   const std::string* best_path = nullptr;
@@ -169,22 +184,42 @@ Response Router::Route(const Request& request) const {
       }
     }
   }
-  if (!best_path) return Response::Text(404, "not found\n");
+  if (!best_path) return respond(Response::Text(404, "not found\n"));
 
   std::string allow;
   for (const auto& e : routes_) {
     if (e.prefix == best_exact || e.path != *best_path) continue;
-    if (e.method == request.method) return e.handler(request);
+    if (e.method == request.method) return e.handler(request, std::move(respond));
     if (!allow.empty()) allow += ", ";
     allow += e.method;
   }
   Response r = Response::Text(405, "method not allowed\n");
   r.headers.Set("Allow", allow);
-  return r;
+  respond(std::move(r));
+}
+
+Response Router::Route(const Request& request) const {
+  auto answer = std::make_shared<std::promise<Response>>();
+  auto once = std::make_shared<std::once_flag>();
+  std::future<Response> result = answer->get_future();
+  {
+    // The guard answers 500 when the handler dropped its Responder unanswered.
+    auto guard = std::shared_ptr<void>(nullptr, [answer, once](void*) {
+      std::call_once(*once, [&] { answer->set_value(Response::Text(500, "internal error: no answer\n")); });
+    });
+    RouteAsync(request, [answer, once, guard](Response r) {
+      std::call_once(*once, [&] { answer->set_value(std::move(r)); });
+    });
+  }
+  return result.get();
 }
 
 Handler Router::AsHandler() const {
   return [this](const Request& r) { return Route(r); };
+}
+
+AsyncHandler Router::AsAsyncHandler() const {
+  return [this](const Request& r, Responder respond) { RouteAsync(r, std::move(respond)); };
 }
 
 // ---------------------------------------------------------------- StaticFiles
@@ -254,7 +289,7 @@ class Session;
 // State shared by the server and its sessions; sessions keep it alive.
 struct Shared {
   ServerOptions options;
-  Handler handler;
+  AsyncHandler handler;
   std::mutex mu;
   std::condition_variable drained;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
@@ -352,16 +387,37 @@ class Session : public std::enable_shared_from_this<Session> {
     auto remote = stream_.socket().remote_endpoint(rec);
     if (!rec) req.remote_address = remote.address().to_string() + ":" + std::to_string(remote.port());
 
-    Response res;
+    auto pending = std::make_shared<Pending>(shared_from_this(), msg.keep_alive(), msg.version());
     try {
-      res = shared_->handler(req);
+      shared_->handler(req, [pending](Response r) { pending->Answer(std::move(r)); });
     } catch (const std::exception&) {
       // A handler must not throw; answer 500 so the sender retries later.
-      res = Response::Text(500, "internal error\n");
+      pending->Answer(Response::Text(500, "internal error\n"));
     }
-    bool keep_alive = msg.keep_alive() && !stopping_ && !shared_->stopping;
-    Write(res, keep_alive, msg.version());
   }
+
+  // One request's answer, however and wherever the handler gives it: the
+  // first answer is written on the session's strand; none at all (every
+  // Responder copy dropped) is a 500.
+  class Pending {
+   public:
+    Pending(std::shared_ptr<Session> session, bool keep_alive, unsigned version)
+        : session_(std::move(session)), keep_alive_(keep_alive), version_(version) {}
+    ~Pending() { Answer(Response::Text(500, "internal error: no answer\n")); }
+    void Answer(Response r) {
+      if (answered_.exchange(true)) return;
+      net::post(session_->stream_.get_executor(),
+                [s = session_, r = std::move(r), keep_alive = keep_alive_, version = version_] {
+                  s->Write(r, keep_alive && !s->stopping_ && !s->shared_->stopping, version);
+                });
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+    bool keep_alive_;
+    unsigned version_;
+    std::atomic<bool> answered_{false};
+  };
 
   void Write(const Response& r, bool keep_alive, unsigned version) {
     auto res = BuildResponse(r, keep_alive, version);
@@ -457,11 +513,20 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
   void Run() { Accept(); }
 
+  // Closes the listening socket and returns once it is closed. The close runs
+  // on the acceptor's strand (an accept may be pending on an I/O thread), and
+  // Stop() waits for it: posted and not awaited, ioc_.stop() could run first,
+  // leaving the socket open with a pending accept -- a client connecting
+  // after Stop() would then hang instead of being refused.
   void Close() {
-    net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    auto closed = std::make_shared<std::promise<void>>();
+    std::future<void> done = closed->get_future();
+    net::post(acceptor_.get_executor(), [self = shared_from_this(), closed] {
       beast::error_code ec;
       self->acceptor_.close(ec);
+      closed->set_value();
     });
+    done.wait();
   }
 
  private:
@@ -494,7 +559,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 class Server::Impl {
  public:
-  Impl(ServerOptions options, Handler handler) : shared_(std::make_shared<Shared>()) {
+  Impl(ServerOptions options, AsyncHandler handler) : shared_(std::make_shared<Shared>()) {
     shared_->options = std::move(options);
     shared_->handler = std::move(handler);
   }
@@ -565,6 +630,8 @@ class Server::Impl {
 };
 
 Server::Server(ServerOptions options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), Adapt(std::move(handler)))) {}
+Server::Server(ServerOptions options, AsyncHandler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 Server::~Server() { Stop(); }
 util::Status Server::Start() { return impl_->Start(); }

@@ -68,6 +68,16 @@ struct Response {
 
 using Handler = std::function<Response(const Request&)>;
 
+// Asynchronous handlers answer through a Responder instead of returning: the
+// I/O thread is free while, e.g., a group commit makes the request durable.
+// A Responder may be called from any thread, once (later calls are ignored);
+// the write is posted to the connection's strand. If every copy of a
+// Responder is destroyed without being called, the request is answered 500
+// (so a lost answer makes a webhook sender retry rather than hang). The
+// Request is valid only during the handler call: copy what is needed later.
+using Responder = std::function<void(Response)>;
+using AsyncHandler = std::function<void(const Request&, Responder)>;
+
 // Routes by exact path or by path prefix, then by method. A path that is known
 // but has no handler for the method gets 405 with an Allow header; an unknown
 // path gets 404. Exact routes win over prefixes; the longest prefix wins.
@@ -75,17 +85,22 @@ class Router {
  public:
   void Add(std::string method, std::string path, Handler handler);
   void AddPrefix(std::string method, std::string prefix, Handler handler);
+  void AddAsync(std::string method, std::string path, AsyncHandler handler);
+  void AddPrefixAsync(std::string method, std::string prefix, AsyncHandler handler);
 
+  void RouteAsync(const Request& request, Responder respond) const;
+  // Synchronous routing (blocks until an asynchronous route has answered).
   Response Route(const Request& request) const;
-  // A Handler that routes through this router (which must outlive it).
+  // A handler that routes through this router (which must outlive it).
   Handler AsHandler() const;
+  AsyncHandler AsAsyncHandler() const;
 
  private:
   struct Entry {
     std::string method;
     std::string path;
     bool prefix;
-    Handler handler;
+    AsyncHandler handler;
   };
   std::vector<Entry> routes_;
 };
@@ -113,6 +128,7 @@ struct ServerOptions {
 class Server {
  public:
   Server(ServerOptions options, Handler handler);
+  Server(ServerOptions options, AsyncHandler handler);
   ~Server();  // calls Stop()
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -122,7 +138,8 @@ class Server {
   util::Status Start();
   // The bound port (useful when options.port was 0). 0 before Start().
   uint16_t port() const;
-  // Stops accepting, closes idle keep-alive connections, lets requests already
+  // Stops accepting (the listening socket is closed before Stop() goes on, so
+  // a later connect is refused rather than left hanging), closes idle keep-alive connections, lets requests already
   // being read or handled finish (up to drain_timeout), then returns. Idempotent.
   void Stop();
 

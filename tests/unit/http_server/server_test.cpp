@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <unistd.h>
@@ -383,4 +384,74 @@ TEST_CASE("server answers 500 when a handler throws or returns an unsendable res
   auto r = c3.Send("GET", "/bad-header");
   CHECK(r.result_int() == 500);
   CHECK(r.find("Set-Cookie") == r.end());
+}
+
+TEST_CASE("async routes answer from another thread, many at once, on one I/O thread") {
+  Router router;
+  std::mutex mu;
+  std::vector<http::server::Responder> waiting;
+  router.AddAsync("POST", "/later", [&](const Request& r, http::server::Responder respond) {
+    std::lock_guard<std::mutex> lock(mu);
+    // Answered later by the test thread, the way a group commit acks a batch.
+    waiting.push_back([respond, body = r.body](Response) { respond(Response::Text(200, "stored " + body)); });
+  });
+  router.AddAsync("GET", "/dropped", [](const Request&, http::server::Responder) {});
+  router.AddAsync("GET", "/twice", [](const Request&, http::server::Responder respond) {
+    respond(Response::Text(201, "first"));
+    respond(Response::Text(202, "second"));
+  });
+  ServerOptions opt;
+  opt.threads = 1;  // the one I/O thread must not be blocked by waiting handlers
+  Server server(opt, router.AsAsyncHandler());
+  REQUIRE(server.Start().ok());
+
+  constexpr int kClients = 16;
+  std::vector<std::future<std::string>> answers;
+  for (int i = 0; i < kClients; ++i)
+    answers.push_back(std::async(std::launch::async, [&, i] {
+      Client c(server.port());
+      return c.Send("POST", "/later", std::to_string(i)).body();
+    }));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (waiting.size() == kClients) break;
+    }
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::thread committer([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& w : waiting) w(Response{});
+  });
+  committer.join();
+  std::set<std::string> bodies;
+  for (auto& a : answers) bodies.insert(a.get());
+  CHECK(bodies.size() == kClients);
+  CHECK(bodies.count("stored 7") == 1);
+
+  Client c(server.port());
+  CHECK(c.Send("GET", "/dropped").result_int() == 500);
+  auto twice = c.Send("GET", "/twice");
+  CHECK(twice.result_int() == 201);
+  CHECK(twice.body() == "first");
+  CHECK(c.Send("GET", "/nowhere").result_int() == 404);
+  server.Stop();
+}
+
+TEST_CASE("server stop closes the listening socket: a later connect is refused, not left hanging") {
+  Router router = EchoRouter();
+  for (int round = 0; round < 20; ++round) {
+    Server server(ServerOptions{}, router.AsHandler());
+    REQUIRE(server.Start().ok());
+    const uint16_t port = server.port();
+    server.Stop();
+    net::io_context ioc;
+    tcp::socket s(ioc);
+    beast::error_code ec;
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+    INFO("round " << round);
+    CHECK(ec == net::error::connection_refused);
+  }
 }
