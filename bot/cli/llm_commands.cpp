@@ -68,6 +68,9 @@ void RunStatus(CliContext& ctx) {
     if (auto m = llm::ReadEvalMetrics(v))
       std::cout << "  validation: p1 " << Fixed(m->p1) << ", precision " << Fixed(m->precision) << ", coverage "
                 << Fixed(m->coverage) << ", f1 " << Fixed(m->f1) << " on " << m->queries << " questions\n";
+    if (r.eval_prompt_tokens > 0)
+      std::cout << "  evaluation used " << r.eval_prompt_tokens << " prompt + " << r.eval_completion_tokens
+                << " completion tokens (~$" << Fixed(r.eval_cost_usd) << ")\n";
     if (!v.note.empty()) std::cout << "  note: " << v.note << "\n";
     if (!r.last_error.empty()) std::cout << "  last error: " << r.last_error << "\n";
   }

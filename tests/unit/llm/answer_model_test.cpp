@@ -1,5 +1,10 @@
 // The LLM AnswerModel against the fake OpenAI server, with a local model
 // trained on the sample tickets for context, confidence and fallback.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -174,6 +179,38 @@ TEST_CASE("llm answer: backend down or failing: the local model answers, flagged
   LlmCountersSnapshot c = f.counters->Snapshot();
   CHECK(c.fallbacks == 1);
   CHECK(c.failures == 1);
+}
+
+TEST_CASE("llm answer: a backend that hangs times out and the local model answers", "[llm][answer]") {
+  Fixture f;
+  // Accepts connections (the kernel does) but never answers.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 8) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/v1";
+  openai::ClientOptions o;
+  o.base_url = url;
+  o.api_key = "sk-x";
+  o.timeout = std::chrono::milliseconds(300);
+  o.retry.max_attempts = 1;
+  auto client = openai::Client::Create(o);
+  REQUIRE(client.ok());
+  LlmAnswerModel llm = f.Model(AnswerSettings{}, "gpt-4o-mini", std::shared_ptr<openai::Client>(std::move(client).value()));
+  const std::string question = SupportedQuestion(*f.store, *f.support.model);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto s = llm.Suggest(question);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  ::close(fd);
+  REQUIRE(s.ok());
+  CHECK(s->model_version.find("(llm unavailable)") != std::string::npos);
+  CHECK(waited < std::chrono::seconds(5));
+  CHECK(f.counters->Snapshot().fallbacks == 1);
 }
 
 TEST_CASE("llm answer: cut at max_tokens, refused or empty: abstains", "[llm][answer]") {

@@ -46,11 +46,11 @@ struct Fixture {
   std::shared_ptr<openai::Client> client;
   Config config;
 
-  explicit Fixture(const std::string& extra_config = "") {
+  explicit Fixture(const std::string& extra_config = "", bool teach = true) {
     REQUIRE(fake.Start().ok());
     client = ClientFor(fake);
     config = MustConfig(FakeConfig(fake, dir, data_dir, extra_config));
-    TeachValidAnswers(fake, *store);
+    if (teach) TeachValidAnswers(fake, *store);
   }
 
   std::unique_ptr<FineTunePoller> Poller() {
@@ -218,6 +218,30 @@ TEST_CASE("finetune: start, follow, evaluate and promote a supervised fine-tune"
   REQUIRE(again.ok());
   CHECK(again->versions == 0);
   CHECK(f.fake.CountRequests("GET", "/fine_tuning/jobs") == job_requests);
+}
+
+TEST_CASE("finetune: a fine-tune that answers worse than the promoted local model is not promoted",
+          "[llm][finetune]") {
+  Fixture f("", /*teach=*/false);  // the fake's model only echoes the question
+  StartReport started = f.Start();
+  auto poller = f.Poller();
+  PollReport r = f.PollToEnd(*poller, started.version_id);
+  CHECK(r.evaluated == 1);
+  CHECK(r.promoted == 0);
+  ModelVersion v = Version(*f.store, started.version_id);
+  INFO(v.note);
+  CHECK(v.state == ModelState::kCandidate);
+  CHECK(f.Record(v.id).phase == kPhaseDone);
+  auto metrics = ReadEvalMetrics(v);
+  REQUIRE(metrics);
+  CHECK(metrics->p1 < 0.2);
+  CHECK(v.note.rfind("not promoted: p1 ", 0) == 0);
+  CHECK(v.note.find("(version " + std::to_string(SharedWorld().local_version) + ", local)") != std::string::npos);
+  CHECK(Version(*f.store, SharedWorld().local_version).state == ModelState::kPromoted);
+  auto counters = std::make_shared<LlmCounters>();
+  auto serving = LoadLlmServing(*f.store, f.config, counters);
+  REQUIRE(serving.ok());
+  CHECK_FALSE(serving->model);  // the local model keeps answering
 }
 
 TEST_CASE("finetune: a failed job becomes state failed with the provider's reason", "[llm][finetune]") {
