@@ -12,6 +12,7 @@
 #include "connectors/slack/blocks.h"
 #include "connectors/slack/events.h"
 #include "connectors/slack/http_receiver.h"
+#include "connectors/slack/signing.h"
 #include "connectors/slack/socket_mode.h"
 #include "connectors/slack/web_api.h"
 
@@ -155,18 +156,20 @@ util::Result<std::unique_ptr<SlackChat>> SlackChat::Create(Store& store, InboxSi
     SlackChat* self = chat.get();
     chat->receiver_ = std::make_unique<slack::HttpReceiver>(
         r, [self](const slack::SocketFrame& f) { return self->Receive(f); });
+    chat->verifier_ = std::make_unique<slack::SignatureVerifier>(chat->options_.signing_secret);
   }
   return chat;
 }
 
 // --- inbound: storing deliveries ------------------------------------------------
 
-util::Result<std::string> SlackChat::Receive(const slack::SocketFrame& frame) {
+util::Result<InboxEvent> SlackChat::ToInboxEvent(const slack::SocketFrame& frame,
+                                                  bool* open_modal) const {
   InboxEvent e;
   e.connector = kName;
   e.payload = frame.payload_json;
   e.received_ms = NowMs();
-  bool open_modal = false;
+  *open_modal = false;
   if (frame.type_name == "events_api") {
     auto env = slack::ParseEventEnvelope(frame.payload_json);
     if (!env.ok()) return env.status();
@@ -184,9 +187,9 @@ util::Result<std::string> SlackChat::Receive(const slack::SocketFrame& frame) {
     if (id.empty()) return Status::InvalidArgument("slack interaction without trigger_id");
     e.event_key = "slack:i:" + id;
     e.kind = kInteractionKind;
-    open_modal = i->type == slack::Interaction::Type::kBlockActions && !i->actions.empty() &&
-                 (i->actions[0].action_id == slack::kEditAction ||
-                  i->actions[0].action_id == slack::kRejectAction);
+    *open_modal = i->type == slack::Interaction::Type::kBlockActions && !i->actions.empty() &&
+                  (i->actions[0].action_id == slack::kEditAction ||
+                   i->actions[0].action_id == slack::kRejectAction);
   } else if (frame.type_name == "slash_commands") {
     auto c = slack::ParseSlashCommand(frame.payload_json);
     if (!c.ok()) return c.status();
@@ -194,14 +197,20 @@ util::Result<std::string> SlackChat::Receive(const slack::SocketFrame& frame) {
     if (id.empty()) return Status::InvalidArgument("slack command without trigger_id");
     e.event_key = "slack:c:" + id;
     e.kind = kCommandKind;
-  } else {
-    return std::string();  // nothing deskbot handles: ack so Slack stops sending it
   }
+  return e;
+}
+
+util::Result<std::string> SlackChat::Receive(const slack::SocketFrame& frame) {
+  bool open_modal = false;
+  auto e = ToInboxEvent(frame, &open_modal);
+  if (!e.ok()) return e.status();
+  if (e->kind.empty()) return std::string();  // nothing deskbot handles: ack so Slack stops
 
   auto stored = std::make_shared<std::promise<util::Result<bool>>>();
   auto once = std::make_shared<std::once_flag>();
   std::future<util::Result<bool>> done = stored->get_future();
-  inbox_.Submit(std::move(e), [stored, once](util::Result<bool> r) {
+  inbox_.Submit(std::move(e).value(), [stored, once](util::Result<bool> r) {
     std::call_once(*once, [&] { stored->set_value(std::move(r)); });
   });
   if (done.wait_for(kStoreTimeout) != std::future_status::ready)
@@ -211,6 +220,31 @@ util::Result<std::string> SlackChat::Receive(const slack::SocketFrame& frame) {
   // A redelivered click already had its modal (its trigger id is spent).
   if (open_modal && *is_new) OpenModal(frame.payload_json);
   return std::string();
+}
+
+void SlackChat::ReceiveEvents(const Request& request, Respond respond) {
+  Status verified = verifier_->Verify(request.headers.Get("X-Slack-Request-Timestamp"),
+                                      request.headers.Get("X-Slack-Signature"), request.body);
+  if (!verified.ok()) return respond(Response::Text(401, "invalid signature\n"));
+  auto env = slack::ParseEventEnvelope(request.body);
+  if (!env.ok()) return respond(Response::Text(400, env.status().message() + "\n"));
+  if (env->type == slack::EventEnvelope::Type::kUrlVerification)
+    return respond(Response::Text(200, env->challenge));
+  if (env->event_id.empty()) return respond(Response::Text(400, "slack event without event_id\n"));
+  InboxEvent e;
+  e.connector = kName;
+  e.event_key = "slack:" + env->event_id;
+  e.kind = kEventKind;
+  e.payload = request.body;
+  e.received_ms = NowMs();
+  // Answered on the writer's thread once the batch holding it is committed.
+  inbox_.Submit(std::move(e), [respond = std::move(respond)](util::Result<bool> stored) {
+    if (stored.ok()) return respond(Response::Text(200, ""));
+    const bool retry = stored.status().code() == Status::Code::kUnavailable;
+    Response r = Response::Text(retry ? 503 : 500, "not stored, retry later\n");
+    if (retry) r.headers.Set("Retry-After", "1");
+    respond(std::move(r));
+  });
 }
 
 void SlackChat::OpenModal(const std::string& payload_json) {
@@ -502,7 +536,7 @@ std::vector<HttpRoute> SlackChat::Routes() {
   slack::HttpReceiver* r = receiver_.get();
   return {
       {"POST", "/slack/events", false,
-       [r](const Request& req, Respond respond) { respond(r->HandleEvents(req)); }},
+       [this](const Request& req, Respond respond) { ReceiveEvents(req, std::move(respond)); }},
       {"POST", "/slack/interactivity", false,
        [r](const Request& req, Respond respond) { respond(r->HandleInteractivity(req)); }},
       {"POST", "/slack/commands", false,

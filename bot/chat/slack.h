@@ -46,6 +46,7 @@ namespace slack {
 class WebApi;
 class HttpReceiver;
 class SocketModeClient;
+class SignatureVerifier;
 struct SocketFrame;
 }  // namespace slack
 
@@ -97,6 +98,12 @@ class SlackChat final : public ChatConnector {
   util::Result<std::string> Receive(const slack::SocketFrame& frame);
 
  private:
+  // The inbox row for a delivery; *open_modal says it is an Edit / Reject click.
+  util::Result<InboxEvent> ToInboxEvent(const slack::SocketFrame& frame, bool* open_modal) const;
+  // POST /slack/events without holding an I/O thread: verified and parsed
+  // here, answered from the inbox writer's ack (group commit).
+  void ReceiveEvents(const http::server::Request& request, Respond respond);
+
   SlackChat(Store& store, InboxSink& inbox, SlackOptions options);
   util::Result<std::string> Post(const OutboundContext& ctx, const ChatTarget& target,
                                  const std::string& text, const std::string& blocks_json,
@@ -109,6 +116,7 @@ class SlackChat final : public ChatConnector {
   std::string name_ = kName;
   std::unique_ptr<slack::WebApi> api_;
   std::unique_ptr<slack::HttpReceiver> receiver_;
+  std::unique_ptr<slack::SignatureVerifier> verifier_;
   std::unique_ptr<slack::SocketModeClient> socket_;
 };
 
