@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -14,7 +15,12 @@
 #include "bot/chat/slack.h"
 #include "bot/chat/webchat.h"
 #include "bot/cli/context.h"
+#include "bot/dataset/pipeline.h"
+#include "bot/dataset/redact.h"
+#include "bot/llm/poller.h"
+#include "bot/llm/serving.h"
 #include "bot/model/local_model.h"
+#include "bot/model/registry.h"
 #include "bot/service/logging.h"
 #include "bot/service/service.h"
 #include "bot/sources/factory.h"
@@ -51,28 +57,56 @@ Listen ParseListen(const std::string& text) {
 
 std::chrono::milliseconds Minutes(std::int64_t m) { return std::chrono::minutes(m > 0 ? m : 0); }
 
-// The promoted version from the model registry, loaded and checked against
-// its recorded checksum. No promoted version: no model (questions go to agents).
-util::Result<service::ModelSlot::Loaded> LoadPromotedModel(Store& store, const Config& config) {
-  auto versions = store.ListModelVersions();
-  if (!versions.ok()) return versions.status();
-  const ModelVersion* promoted = nullptr;
-  for (const ModelVersion& v : *versions)
-    if (v.state == ModelState::kPromoted) promoted = &v;
-  if (promoted == nullptr) return service::ModelSlot::Loaded{};
-  const std::string what = "model version " + std::to_string(promoted->id);
-  if (promoted->backend != "local")
-    return util::Status::InvalidArgument(what + ": backend '" + promoted->backend +
-                                         "' cannot answer in `deskbot serve` yet");
-  std::string dir = promoted->path;
-  if (!dir.empty() && std::filesystem::path(dir).is_relative() && !std::filesystem::exists(dir))
-    dir = (std::filesystem::path(config.DataDir()) / dir).string();
-  auto model = model::LocalModel::Load(dir, promoted->checksum);
-  if (!model.ok()) return model.status().WithContext(what);
-  if ((*model)->version().empty()) (*model)->set_version(std::to_string(promoted->id));
-  const std::string version = (*model)->version();
-  return service::ModelSlot::Loaded{std::shared_ptr<const AnswerModel>(std::move(model).value()),
-                                    version};
+// The model that answers: an LLM when one is configured or promoted (with
+// the local model as its fallback), else the promoted local version -- or,
+// when its files are missing or corrupt, the newest older version that loads
+// (the problem is logged). Nothing promoted: no model; questions go to agents.
+util::Result<service::ModelSlot::Loaded> LoadAnsweringModel(Store& store, const Config& config,
+                                                            std::shared_ptr<llm::LlmCounters> counters) {
+  auto llm_serving = llm::LoadLlmServing(store, config, counters);
+  if (!llm_serving.ok()) {
+    spdlog::error("LLM backend not used: {}", llm_serving.status().ToString());
+  } else {
+    if (!llm_serving->warning.empty()) spdlog::warn("{}", llm_serving->warning);
+    if (llm_serving->model) return service::ModelSlot::Loaded{llm_serving->model, llm_serving->version};
+  }
+  auto serving = model::LoadServing(store, config);
+  if (!serving.ok()) {
+    if (serving.status().code() == util::Status::Code::kNotFound) return service::ModelSlot::Loaded{};
+    return serving.status();
+  }
+  for (const std::string& w : serving->warnings) spdlog::warn("model: {}", w);
+  const std::string version = std::to_string(serving->version.id);
+  if (serving->model->version().empty()) serving->model->set_version(version);
+  return service::ModelSlot::Loaded{std::shared_ptr<const AnswerModel>(std::move(serving->model)), version};
+}
+
+// Retraining from agents' feedback: rebuild the dataset (approved and edited
+// pairs are kept), train, evaluate and gate -- the same steps as
+// `deskbot dataset build && deskbot train`.
+class StoreRetrainer final : public service::Retrainer {
+ public:
+  StoreRetrainer(Store& store, const Config& config) : store_(store), config_(config) {}
+  util::Result<service::RetrainOutcome> Retrain(const service::RetrainRequest& request) override {
+    spdlog::info("retrain: {}", request.reason);
+    auto options = dataset::DatasetOptions::FromConfig(config_);
+    if (!options.ok()) return options.status();
+    auto built = dataset::BuildDataset(store_, *options);
+    if (!built.ok()) return built.status().WithContext("retrain: dataset build");
+    auto trained = model::TrainVersion(store_, config_);
+    if (!trained.ok()) return trained.status().WithContext("retrain: train");
+    return service::RetrainOutcome{trained->promoted, std::to_string(trained->version.id), trained->note};
+  }
+
+ private:
+  Store& store_;
+  const Config& config_;
+};
+
+// Chat pairs are stored redacted, like harvested ones.
+std::string RedactChatText(const std::string& text) {
+  dataset::RedactionScope scope;
+  return scope.Redact(text, nullptr);
 }
 
 // Every configured source, one after the other (the scheduler never overlaps jobs).
@@ -123,12 +157,29 @@ void RunServe(CliContext& ctx) {
     spdlog::warn("no agents configured (agents.ids / DESKBOT_AGENTS): nobody can approve answers");
   const service::AgentCheck is_agent = service::AgentIds(agents);
   options.workflow.is_agent = is_agent;
-  // TODO(lead): options.workflow.redact = <the dataset redactor> (pairs from chat are stored as asked).
+  options.workflow.redact = RedactChatText;
 
   service::ServiceDeps deps;
   deps.store = &store;
-  deps.load_model = [&store, &config] { return LoadPromotedModel(store, config); };
-  // TODO(lead): deps.retrainer = <the model helper's train + eval + promotion gate>.
+  auto llm_counters = std::make_shared<llm::LlmCounters>();
+  deps.load_model = [&store, &config, llm_counters] { return LoadAnsweringModel(store, config, llm_counters); };
+  deps.extra_metrics = [llm_counters] { return llm_counters->RenderPrometheus(); };
+  StoreRetrainer retrainer(store, config);
+  deps.retrainer = &retrainer;
+  // Fine-tuning jobs started with `deskbot finetune start` are polled here, so
+  // a job survives restarts (its id is in the registry).
+  std::shared_ptr<llm::FineTunePoller> poller;
+  if (auto p = llm::MakeFineTunePoller(config); p.ok()) {
+    poller = std::move(p).value();
+    deps.periodic.push_back({"fine-tune poll",
+                             std::chrono::seconds(std::max<std::int64_t>(5, config.GetInt("llm.poll_seconds", 60))),
+                             [poller, &store]() -> util::Result<bool> {
+                               auto report = poller->PollOnce(store);
+                               if (!report.ok()) return report.status();
+                               for (const auto& line : report->lines) spdlog::info("fine-tune: {}", line);
+                               return report->promoted > 0;
+                             }});
+  }
   if (!config.SourceNames().empty())
     deps.harvest = [&store, &config] { return HarvestAll(config, store); };
 
@@ -162,7 +213,7 @@ void RunServe(CliContext& ctx) {
 
   const std::string shown_host = options.host == "0.0.0.0" ? "127.0.0.1" : options.host;
   std::cout << "deskbot: serving on http://" << shown_host << ":" << svc.port() << "/"
-            << (webchat ? " (web chat; agents: /?view=agent)" : "")
+            << (webchat ? " (web chat; agents: /?agent=<agent id>)" : "")
             << "  health: /healthz /readyz  metrics: /metrics" << std::endl;
 
   int sig = 0;

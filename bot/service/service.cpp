@@ -85,6 +85,17 @@ Status Service::Start() {
       if (!st.ok()) spdlog::error("harvest: {}", st.ToString());
     });
   }
+  for (const PeriodicJob& job : deps_.periodic) {
+    scheduler_->Add(job.name, job.interval, [this, job] {
+      auto reload = job.run();
+      if (!reload.ok()) {
+        spdlog::error("{}: {}", job.name, reload.status().ToString());
+      } else if (*reload) {
+        Status st = ReloadModel();
+        if (!st.ok()) spdlog::error("{}: new model did not load: {}", job.name, st.ToString());
+      }
+    });
+  }
   if (deps_.retrainer != nullptr) {
     scheduler_->Add("retrain", options_.retrain.interval, [this] {
       auto r = retrain_->RunIfDue(/*scheduled=*/true);
@@ -187,7 +198,9 @@ Response Service::MetricsPage() const {
   if (counts.ok()) g.queues = *counts;
   const ModelSlot::Loaded loaded = models_.Get();
   g.model_version = loaded.model ? (loaded.version.empty() ? "unknown" : loaded.version) : "";
-  Response r = Response::Text(200, metrics_.Render(g));
+  std::string page = metrics_.Render(g);
+  if (deps_.extra_metrics) page += deps_.extra_metrics();
+  Response r = Response::Text(200, std::move(page));
   r.headers.Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
   return r;
 }

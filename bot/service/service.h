@@ -49,11 +49,22 @@ struct ServiceOptions {
 // question then goes to agents as "abstained").
 using ModelLoader = std::function<util::Result<ModelSlot::Loaded>()>;
 
+// Work the scheduler runs every `interval` (e.g. polling fine-tuning jobs).
+// `run` returns true when a new model version was promoted and the service
+// should reload the model.
+struct PeriodicJob {
+  std::string name;
+  std::chrono::milliseconds interval{60000};
+  std::function<util::Result<bool>()> run;
+};
+
 struct ServiceDeps {
   Store* store = nullptr;
   ModelLoader load_model;                   // unset: no model
   Retrainer* retrainer = nullptr;           // unset: no retraining
   std::function<util::Status()> harvest;    // unset: no scheduled harvest
+  std::vector<PeriodicJob> periodic;        // further scheduled work
+  std::function<std::string()> extra_metrics;  // appended to /metrics (Prometheus text)
 };
 
 class Service {
