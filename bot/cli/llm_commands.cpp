@@ -8,7 +8,7 @@
 #include <memory>
 #include <optional>
 
-#include "bot/cli/context.h"
+#include "bot/cli/llm_commands.h"
 #include "bot/llm/poller.h"
 #include "bot/llm/record.h"
 #include "bot/llm/trainer.h"
@@ -17,18 +17,14 @@
 namespace deskbot::cli {
 namespace {
 
-struct StartArgs {
-  bool dry_run = false;
-  std::string method;
-  std::string base;
-};
-
 std::unique_ptr<openai::Client> ProviderClient(const Config& config) {
   llm::Endpoint endpoint = Check(llm::ProviderEndpoint(config, /*need_key=*/true));
   return Check(openai::Client::Create(endpoint.client));
 }
 
-void RunStart(CliContext& ctx, const StartArgs& args) {
+}  // namespace
+
+void StartFineTuneCommand(CliContext& ctx, const FineTuneStartArgs& args) {
   llm::StartRequest request;
   request.dry_run = args.dry_run;
   request.base_model = args.base;
@@ -42,6 +38,8 @@ void RunStart(CliContext& ctx, const StartArgs& args) {
   llm::StartReport report = Check(llm::StartFineTune(ctx.store(), ctx.config(), client.get(), request));
   std::cout << report.ToText();
 }
+
+namespace {
 
 std::string Fixed(double v) {
   char buf[32];
@@ -100,7 +98,7 @@ void Register(CLI::App& app, CliContext& ctx) {
       "DESKBOT_OPENAI_API_KEY or openai.api_key_file. [llm.finetune] base_model, preference_base, method, suffix, "
       "seed, n_epochs, batch_size, learning_rate_multiplier, beta. [model] gate_metric, promotion_margin.");
 
-  auto start_args = std::make_shared<StartArgs>();
+  auto start_args = std::make_shared<FineTuneStartArgs>();
   CLI::App* start = ft->add_subcommand(
       "start", "Export the dataset snapshot, upload it and create a fine-tuning job (registered as a candidate)");
   start->add_flag("--dry-run", start_args->dry_run,
@@ -109,7 +107,7 @@ void Register(CLI::App& app, CliContext& ctx) {
                     "supervised (chat examples) or preference (DPO on agents' edits; default llm.finetune.method)");
   start->add_option("--base", start_args->base,
                     "Base model (default llm.finetune.base_model; for preference: the newest supervised fine-tune)");
-  start->callback([&ctx, start_args] { RunStart(ctx, *start_args); });
+  start->callback([&ctx, start_args] { StartFineTuneCommand(ctx, *start_args); });
 
   CLI::App* status = ft->add_subcommand("status", "Show the fine-tuning versions in the registry");
   status->callback([&ctx] { RunStatus(ctx); });

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "bot/cli/context.h"
+#include "bot/cli/llm_commands.h"
 #include "bot/model/qa_bench.h"
 #include "bot/model/registry.h"
 
@@ -58,9 +59,13 @@ model::SplitMode SplitFrom(const std::string& s) {
 struct TrainArgs {
   std::string split = "stored";
   bool json = false;
+  std::string backend;  // local | openai; "" = model.backend
 };
 
 void RunTrain(CliContext& ctx, const TrainArgs& args) {
+  const std::string backend = args.backend.empty() ? ctx.config().GetString("model.backend", "local") : args.backend;
+  if (backend == "openai") return StartFineTuneCommand(ctx, {});  // the same as `deskbot finetune start`
+  if (backend != "local") throw CliError("train: --backend must be local or openai, not '" + backend + "'");
   auto out = Check(model::TrainVersion(ctx.store(), ctx.config(), SplitFrom(args.split)));
   const auto& r = out.report;
   if (args.json) {
@@ -260,6 +265,9 @@ void Register(CLI::App& app, CliContext& ctx) {
   train->add_option("--split", train_args->split, "Held-out pairs: stored (from dataset build), random or time")
       ->capture_default_str();
   train->add_flag("--json", train_args->json, "Print the report as JSON");
+  train->add_option("--backend", train_args->backend,
+                    "local (in-process) or openai (a fine-tuning job, as `deskbot finetune start`); "
+                    "default model.backend");
   train->callback([&ctx, train_args] { RunTrain(ctx, *train_args); });
 
   auto eval_args = std::make_shared<EvalArgs>();

@@ -249,8 +249,14 @@ TEST_CASE("llm e2e: harvest, dataset, fine-tune, evaluate, promote, answer in th
 TEST_CASE("llm e2e: a failing job and a rate-limited provider give clear states", "[integration][llm]") {
   Operator op;
   op.Harvested();
-  Run start = op("finetune start");
+  Run bogus = op("train --backend bogus");
+  CHECK(bogus.status == 1);
+  CHECK(Has(bogus.output, "train: --backend must be local or openai, not 'bogus'"));
+  // `deskbot train --backend openai` is `deskbot finetune start`.
+  Run start = op("train --backend openai");
+  INFO(start.output);
   REQUIRE(start.status == 0);
+  CHECK(Has(start.output, "Registered model version 1: job ftjob-"));
   auto store = MustOpen(op.data_dir);
   const std::string job = Version(*store, 1).remote_id;
   REQUIRE_FALSE(job.empty());
