@@ -144,14 +144,14 @@ done
 
 # Every acked deskbot event is in the inbox (ids repeat only when a run sent
 # more than its slice of the pool; repeats are stored once).
-acked=$(awk -F'\t' '$1=="deskbot" {s += $3 - $4} END {print s+0}' "$results")
+acked=$(awk -F'\t' -v slice="$slice" '$1=="deskbot" {a = $3 - $4; s += (a < slice ? a : slice)} END {print s+0}' "$results")
 kill -TERM "$pid_deskbot"; wait "$pid_deskbot" 2>/dev/null || true
 stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from inbox').fetchone()[0])" \
   "$work/deskbot/deskbot.db")
-distinct_max=$pool
-
-python3 - "$results" "$acked" "$stored" "$distinct_max" <<'PY'
+python3 - "$results" "$acked" "$stored" "$pool" <<'PY'
 import json, sys
+# acked: distinct event ids deskbot acknowledged (a run wrapping around its
+# slice of the pool re-sends ids, which are stored once).
 path, acked, stored, pool = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
 print("%-8s %5s %9s %6s %9s %10s %10s %12s" % ("server", "conns", "requests", "non2xx", "acks/s",
@@ -164,8 +164,8 @@ for name, c, reqs, err, rate, p50, p99, cpu in rows:
 ratios = {c: round(res["deskbot"][c]["acks_per_s"] / max(res["bolt"][c]["acks_per_s"], 1), 2)
           for c in res["deskbot"]}
 print("deskbot / bolt throughput:", ratios)
-print("deskbot acked %d events, inbox holds %d rows (pool %d distinct ids)" % (acked, stored, pool))
-ok = stored >= min(acked, pool) if acked <= pool // 2 else stored > 0
+print("deskbot acked %d distinct events, inbox holds %d rows (pool %d ids)" % (acked, stored, pool))
+ok = stored >= acked
 print(json.dumps({"bench": "slack_ack", "results": res, "deskbot_vs_bolt": ratios,
                   "deskbot_acked": acked, "deskbot_stored": stored, "all_acked_stored": ok}))
 PY
