@@ -319,6 +319,21 @@ util::Result<PollReport> FineTunePoller::PollOnce(Store& store) {
   return report;
 }
 
+std::function<void()> ScheduledPoll(std::shared_ptr<FineTunePoller> poller, Store& store,
+                                    std::function<void()> on_promoted) {
+  return [poller = std::move(poller), &store, on_promoted = std::move(on_promoted)] {
+    auto report = poller->PollOnce(store);
+    if (!report.ok()) {
+      spdlog::error("finetune poll: {}", report.status().ToString());
+      return;
+    }
+    if (report->versions > 0)
+      spdlog::info("finetune poll: {} running, {} evaluated, {} promoted, {} failed, {} with errors", report->running,
+                   report->evaluated, report->promoted, report->failed, report->errors);
+    if (report->promoted > 0 && on_promoted) on_promoted();
+  };
+}
+
 util::Result<AnswerPrompt> LoadAnswerPrompt(const AnswerSettings& settings) {
   auto dir = dataset::FindPromptsDir(settings.prompts_dir);
   if (!dir.ok()) return dir.status();

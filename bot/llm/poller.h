@@ -80,6 +80,13 @@ class FineTunePoller {
 // service then runs without polling).
 util::Result<std::unique_ptr<FineTunePoller>> MakeFineTunePoller(const Config& config);
 
+// The service's scheduled job: one PollOnce, its outcome logged; calls
+// `on_promoted` (reload the serving model) when a version was promoted.
+//   scheduler.Add("finetune-poll", std::chrono::seconds(ft.poll_interval_seconds),
+//                 llm::ScheduledPoll(poller, store, [&] { service.ReloadModel(); }));
+std::function<void()> ScheduledPoll(std::shared_ptr<FineTunePoller> poller, Store& store,
+                                    std::function<void()> on_promoted);
+
 // The answer prompt of `config` ([llm] prompts_dir or the prompts folder
 // found next to the binary).
 util::Result<AnswerPrompt> LoadAnswerPrompt(const AnswerSettings& settings);
