@@ -24,7 +24,7 @@ json Message(const std::string& ts, std::int64_t outbox_id) {
 
 }  // namespace
 
-TEST_CASE("slack WasDelivered finds a posted row by its metadata, and only that row",
+TEST_CASE("slack WasDelivered finds a posted row by its metadata and only that row",
           "[integration][slack]") {
   std::mutex mu;
   std::vector<json> asked;

@@ -47,7 +47,7 @@ int Deliver(const std::string& base, int i) {
 
 }  // namespace
 
-TEST_CASE("deskbot serve: SIGKILL right after the ack, restart answers each event once",
+TEST_CASE("deskbot serve with Slack: SIGKILL right after the ack then restart answers each event once",
           "[integration][slack][serve]") {
   REQUIRE(std::filesystem::exists(kDeskbot));
   slack_fake::FakeSlack fake;

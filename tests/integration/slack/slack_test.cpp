@@ -51,7 +51,7 @@ json OpenedView(SlackServer& s, std::size_t n) {
 
 }  // namespace
 
-TEST_CASE("slack: app mention -> suggestion -> approve -> answer in thread, pair stored",
+TEST_CASE("slack: app mention -> suggestion -> approve -> answer in thread and pair stored",
           "[integration][slack]") {
   SlackServer s;
   const std::int64_t sid = s.AskAndWaitForSuggestion("EvApprove1", "1700000001.000100", "my vpn is broken");
@@ -79,7 +79,7 @@ TEST_CASE("slack: app mention -> suggestion -> approve -> answer in thread, pair
   CHECK(pairs[0].question == "my vpn is broken");
 }
 
-TEST_CASE("slack: edit opens a modal; its submission posts the edited text", "[integration][slack]") {
+TEST_CASE("slack: edit opens a modal and its submission posts the edited text", "[integration][slack]") {
   SlackServer s;
   const std::int64_t sid = s.AskAndWaitForSuggestion("EvEdit1", "1700000002.000100", "vpn drops every hour");
   REQUIRE(s.Interact(BlockAction("edit", sid, kAgent, "trig-e1")).status == 200);
@@ -117,7 +117,7 @@ TEST_CASE("slack: reject records the reason and tells the asker nothing", "[inte
   CHECK(Pairs(s.store()).empty());
 }
 
-TEST_CASE("slack: a non-agent cannot decide: polite refusal and an audit entry", "[integration][slack]") {
+TEST_CASE("slack: a non-agent cannot decide (polite refusal and an audit entry)", "[integration][slack]") {
   SlackServer s;
   const std::int64_t sid = s.AskAndWaitForSuggestion("EvNonAgent1", "1700000004.000100", "vpn again");
   REQUIRE(s.Interact(BlockAction("approve", sid, "U0INTRUDER", "trig-n1")).status == 200);
@@ -134,7 +134,7 @@ TEST_CASE("slack: a non-agent cannot decide: polite refusal and an audit entry",
   CHECK(ThreadPosts(s.fake(), "1700000004.000100").empty());
 }
 
-TEST_CASE("slack: forged, stale, malformed and oversized deliveries are refused and store nothing",
+TEST_CASE("slack: forged or stale or malformed or oversized deliveries are refused and store nothing",
           "[integration][slack]") {
   SlackServer s;
   const std::string body = EventCallback("EvBad1", "app_mention", "1700000005.000100", "vpn").dump();
