@@ -17,6 +17,7 @@
 #include "bot/llm/serving.h"
 #include "bot/service/service.h"
 #include "tests/integration/webchat/harness.h"
+#include "tests/integration/webchat/process.h"
 #include "tests/unit/llm/llm_world.h"
 
 using namespace deskbot;
@@ -230,6 +231,42 @@ TEST_CASE("llm e2e: harvest, dataset, fine-tune, evaluate, promote, answer in th
     CHECK(answer["text"] == expected);
   }
   CHECK(counters->Snapshot().requests >= 2);
+  store.reset();
+
+  // And through `deskbot serve`, as deployed: the promoted fine-tune answers
+  // in the web chat, its usage on /metrics.
+  {
+    testing::Process serve({kDeskbot, "-c", op.dir.File("deskbot.toml"), "serve"},
+                           {{"DESKBOT_LISTEN", "127.0.0.1:0"},
+                            {"DESKBOT_AGENTS", "alice"},
+                            {"DESKBOT_OPENAI_API_KEY", op.fake.api_key()}},
+                           op.dir.File("serve.out"), op.dir.File("serve.err"));
+    REQUIRE(serve.started());
+    auto port = serve.WaitForOutput(R"(serving on http://127\.0\.0\.1:(\d+)/)", std::chrono::seconds(30));
+    INFO("stdout: " << serve.Output() << "\nstderr: " << serve.Errors());
+    REQUIRE(port.has_value());
+    testing::Api api("http://127.0.0.1:" + *port);
+    testing::Reply asked = api.Post("/api/questions", {{"text", question}, {"user", "dave"}, {"client_id", "q-2"}});
+    REQUIRE(asked.status == 202);
+    json suggestion;
+    REQUIRE(testing::Eventually([&] {
+      testing::Reply r = api.Get("/api/suggestions?state=open&agent=alice");
+      if (r.status != 200) return false;
+      for (const json& s : r.body["suggestions"])
+        if (s["question"]["asker"] == "dave") {
+          suggestion = s;
+          return true;
+        }
+      return false;
+    }));
+    CHECK(suggestion["model_version"] == "2:" + ft_model);
+    CHECK(suggestion["text"] == expected);
+    testing::Reply metrics = api.Get("/metrics");
+    CHECK_THAT(metrics.text, Catch::Contains("deskbot_llm_requests_total 1\n"));
+    CHECK(serve.Stop() == std::optional<int>(0));
+    CHECK_FALSE(Has(serve.Output() + serve.Errors(), op.fake.api_key()));
+  }
+  store = MustOpen(op.data_dir);
 
   // Another job, cancelled by the operator.
   Run second = op("finetune start");
