@@ -18,7 +18,7 @@
 // Errors talking to the provider (rate limits, outages, malformed answers)
 // leave the version where it was, with the error in its record; the next
 // poll tries again. The service calls PollOnce on a schedule
-// ([llm.finetune] poll_interval_seconds) and reloads its model when a poll
+// ([llm] poll_seconds) and reloads its model when a poll
 // promoted one; `deskbot finetune poll` runs one by hand.
 #pragma once
 
@@ -82,7 +82,7 @@ util::Result<std::unique_ptr<FineTunePoller>> MakeFineTunePoller(const Config& c
 
 // The service's scheduled job: one PollOnce, its outcome logged; calls
 // `on_promoted` (reload the serving model) when a version was promoted.
-//   scheduler.Add("finetune-poll", std::chrono::seconds(ft.poll_interval_seconds),
+//   scheduler.Add("finetune-poll", std::chrono::seconds(ft.poll_seconds),
 //                 llm::ScheduledPoll(poller, store, [&] { service.ReloadModel(); }));
 std::function<void()> ScheduledPoll(std::shared_ptr<FineTunePoller> poller, Store& store,
                                     std::function<void()> on_promoted);

@@ -132,8 +132,8 @@ util::Result<FineTuneSettings> FineTuneSettings::FromConfig(const Config& c) {
   DESK_RETURN_IF_ERROR(ReadHyper(c, p + "beta", 0, 2, false, &s.hyperparameters.beta));
   s.work_dir = c.GetString(p + "work_dir", "");
   s.work_dir = s.work_dir.empty() ? c.DataDir() + "/finetune" : c.ResolvePath(s.work_dir);
-  s.poll_interval_seconds = c.GetInt(p + "poll_interval_seconds", 60);
-  if (s.poll_interval_seconds <= 0) return Bad(p + "poll_interval_seconds", "must be positive");
+  s.poll_seconds = c.GetInt("llm.poll_seconds", 60);
+  if (s.poll_seconds <= 0) return Bad("llm.poll_seconds", "must be positive");
   return s;
 }
 

@@ -18,6 +18,7 @@
 //   context_tickets = 3         # similar resolved tickets (from the local model) in the prompt
 //   min_support = -1            # abstain below this local-model confidence; -1: the local model's threshold
 //   timeout_seconds = 30  max_attempts = 2
+//   poll_seconds = 60           # how often `deskbot serve` polls fine-tuning jobs
 //   redact_questions = true     # redact personal data before a question leaves the building
 //   usd_per_million_input_tokens / usd_per_million_output_tokens   # default: see pricing.h
 //   auth_header, auth_scheme, max_tokens_field, ca_file: as in [openai] (default: those)
@@ -30,7 +31,6 @@
 //   suffix = "deskbot"  seed = 42
 //   n_epochs = "auto"  batch_size = "auto"  learning_rate_multiplier = "auto"  beta = "auto"
 //   work_dir = ""               # where exports go; empty: <data_dir>/finetune
-//   poll_interval_seconds = 60  # how often the service polls running jobs
 #pragma once
 
 #include <cstdint>
@@ -72,7 +72,7 @@ struct FineTuneSettings {
   std::optional<std::int64_t> seed = 42;
   openai::Hyperparameters hyperparameters;  // unset = "auto" at the service
   std::string work_dir;
-  std::int64_t poll_interval_seconds = 60;
+  std::int64_t poll_seconds = 60;  // [llm] poll_seconds
 
   static util::Result<FineTuneSettings> FromConfig(const Config& config);
 };
