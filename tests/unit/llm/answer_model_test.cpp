@@ -7,7 +7,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "bot/llm/answer_model.h"
 #include "bot/llm/poller.h"
@@ -246,6 +248,26 @@ TEST_CASE("llm answer: n choices are billed and the consensus answer is chosen",
   CHECK(a->usage.completion_tokens == 3 * openai::EstimateTextTokens("Restart the print spooler service."));
   // Identical samples agree fully: the confidence is the support's.
   CHECK(a->suggestion.confidence == Approx(f.support.model->Rank(question, 3).confidence));
+}
+
+TEST_CASE("llm answer: many threads share one model (as the service's workers do)", "[llm][answer]") {
+  Fixture f;
+  const std::string question = SupportedQuestion(*f.store, *f.support.model);
+  f.fake.AddChatRule({question, "Shared answer.", "stop"});
+  LlmAnswerModel llm = f.Model();
+  std::atomic<int> right{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        auto s = llm.Suggest(question);
+        if (s.ok() && s->text == "Shared answer.") ++right;
+      }
+    });
+  for (auto& t : threads) t.join();
+  CHECK(right == 20);
+  CHECK(f.counters->Snapshot().requests == 20);
+  CHECK(f.chats() == 20);
 }
 
 TEST_CASE("llm answer: personal data is redacted before the question leaves", "[llm][answer]") {
