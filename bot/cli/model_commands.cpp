@@ -133,6 +133,7 @@ struct AskArgs {
   std::string question;
   std::optional<std::int64_t> version;
   bool json = false;
+  bool explain = false;
 };
 
 void RunAsk(CliContext& ctx, const AskArgs& args) {
@@ -146,6 +147,10 @@ void RunAsk(CliContext& ctx, const AskArgs& args) {
     for (const auto& w : serving.warnings) std::cerr << "deskbot: warning: " << w << "\n";
     model = std::move(serving.model);
     version = serving.version;
+  }
+  if (args.explain) {
+    std::cout << model->Explain(args.question, 5).dump(2) << "\n";
+    return;
   }
   Suggestion s = Check(model->Suggest(args.question));
   if (args.json) {
@@ -282,6 +287,7 @@ void Register(CLI::App& app, CliContext& ctx) {
   ask->add_option("question", ask_args->question, "The question")->required();
   ask->add_option("--version", ask_args->version, "Model version id (default: the promoted one)");
   ask->add_flag("--json", ask_args->json, "Print JSON");
+  ask->add_flag("--explain", ask_args->explain, "Print the ranking's features and scores (JSON)");
   ask->callback([&ctx, ask_args] { RunAsk(ctx, *ask_args); });
 
   auto* models = app.add_subcommand("models", "The model registry: list, promote, rollback");

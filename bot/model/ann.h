@@ -13,8 +13,8 @@
 namespace deskbot::model {
 
 struct AnnParams {
-  int m = 16;
-  int ef_construction = 100;
+  int m = 12;
+  int ef_construction = 64;
   int ef_search = 64;
   int threads = 2;
 };

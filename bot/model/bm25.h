@@ -8,6 +8,7 @@
 // retrieval in the same run.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -94,6 +95,12 @@ class Bm25Index {
   float MaxImpact(std::int32_t term) const {
     if (term < 0 || static_cast<size_t>(term) >= idf_.size()) return 0;
     return idf_[term] * (params_.k1 + 1);
+  }
+  // The ceiling for a term no document has (the most specific kind): counted
+  // in a query's ceiling, so that a query of unknown words scores low.
+  float UnseenImpact() const {
+    const double n = static_cast<double>(num_docs_);
+    return static_cast<float>(std::log(1.0 + (n + 0.5) / 0.5) * (params_.k1 + 1));
   }
   float Idf(std::int32_t term) const { return term < 0 || static_cast<size_t>(term) >= idf_.size() ? 0 : idf_[term]; }
   std::uint32_t DocFreq(std::int32_t term) const {

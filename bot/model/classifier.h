@@ -3,14 +3,20 @@
 // "fine-tuned" on the organisation's tickets in the strict sense. It learns
 // which words point to which reply across all the tickets that got it, where
 // retrieval only sees one past ticket at a time.
+//
+// fastText trains it; the learned weights are then copied out (one input row
+// per known term, one output row per reply), so that answering needs neither
+// fastText nor its dictionary, whose fixed 30M-slot hash table alone costs
+// 120 MB per loaded model.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "bot/model/binary_io.h"
+#include "bot/model/bm25.h"
 #include "connectors/util/status.h"
 
 namespace deskbot::model {
@@ -26,29 +32,32 @@ struct ClassifierOptions {
 
 class ReplyClassifier {
  public:
-  ReplyClassifier();
-  ~ReplyClassifier();
-  ReplyClassifier(ReplyClassifier&&) noexcept;
-  ReplyClassifier& operator=(ReplyClassifier&&) noexcept;
-
-  // `texts[i]` (space-separated terms) has reply `labels[i]`; examples with a
+  // Question `i` (term ids of `vocab`) has reply `labels[i]`; questions with a
   // negative label are skipped. Returns an untrained classifier (predicting
-  // nothing) when fewer than two labels have examples.
-  static util::Result<ReplyClassifier> Train(const std::vector<std::string>& texts,
-                                             const std::vector<std::int64_t>& labels,
+  // nothing) when fewer than two replies have examples.
+  static util::Result<ReplyClassifier> Train(const std::vector<std::vector<std::int32_t>>& questions,
+                                             const std::vector<std::int64_t>& labels, const Vocabulary& vocab,
                                              const ClassifierOptions& options);
 
-  bool trained() const;
-  // The k most likely replies of `text` (space-separated terms), with
-  // probabilities. Thread-safe.
-  void Predict(const std::string& text, int k, std::vector<std::pair<float, std::int64_t>>* out) const;
+  bool trained() const { return !labels_.empty(); }
+  // The k most likely replies for a question's terms, best first, with their
+  // scores (softmax probabilities, or per-reply sigmoids when trained with
+  // negative sampling on many replies). Thread-safe; allocates only `out`.
+  void Predict(const std::int32_t* terms, size_t n, int k, std::vector<std::pair<float, std::int64_t>>* out) const;
 
-  util::Status Save(const std::string& path) const;
-  static util::Result<ReplyClassifier> Load(const std::string& path);
+  const std::vector<std::int64_t>& labels() const { return labels_; }
+  void Write(BinaryWriter* w) const;
+  // `vocab_size`: the model's vocabulary, for bounds checks.
+  util::Status Read(BinaryReader* r, size_t vocab_size);
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::int32_t dim_ = 0;
+  std::uint8_t softmax_ = 1;
+  std::vector<std::int32_t> row_of_term_;  // term id -> input row, -1 when unknown to the classifier
+  std::int32_t eos_row_ = -1;              // fastText's end-of-line token, part of every input
+  std::vector<float> input_;               // rows x dim
+  std::vector<float> output_;              // labels x dim
+  std::vector<std::int64_t> labels_;       // output row -> reply (cluster id)
 };
 
 }  // namespace deskbot::model

@@ -53,12 +53,21 @@ util::Result<std::vector<float>> TrainWordVectors(const std::vector<std::vector<
   std::int64_t tokens = 0;
   for (const auto& s : sentences) tokens += static_cast<std::int64_t>(s.size());
   if (tokens < 2) return vectors;  // nothing to learn from
+  // Two passes at least; when the corpus is bigger than that allows, every
+  // k-th sentence (a deterministic sample).
+  const int min_epochs = 2;
+  size_t stride = 1;
+  if (options.epochs <= 0 && tokens * min_epochs > options.token_budget)
+    stride = static_cast<size_t>((tokens * min_epochs + options.token_budget - 1) / options.token_budget);
+  std::int64_t sampled = 0;
+  for (size_t i = 0; i < sentences.size(); i += stride) sampled += static_cast<std::int64_t>(sentences[i].size());
 
   TempFile corpus(options.work_dir);
   if (corpus.path().empty()) return util::Status::IOError("cannot create a temporary corpus file");
   {
     std::ofstream out(corpus.path());
-    for (const auto& s : sentences) {
+    for (size_t k = 0; k < sentences.size(); k += stride) {
+      const auto& s = sentences[k];
       if (s.empty()) continue;
       for (size_t i = 0; i < s.size(); ++i) {
         if (i) out << ' ';
@@ -68,6 +77,7 @@ util::Result<std::vector<float>> TrainWordVectors(const std::vector<std::vector<
     }
     if (!out) return util::Status::IOError("writing the temporary corpus file failed");
   }
+  tokens = std::max<std::int64_t>(sampled, 1);
 
   fasttext::Args args;
   args.input = corpus.path();
@@ -82,12 +92,12 @@ util::Result<std::vector<float>> TrainWordVectors(const std::vector<std::vector<
   // Small corpora need many passes; large ones get fewer so training stays in seconds.
   args.epoch = options.epochs > 0
                    ? options.epochs
-                   : static_cast<int>(std::clamp<std::int64_t>(options.token_budget / tokens, 5, 30));
+                   : static_cast<int>(std::clamp<std::int64_t>(options.token_budget / tokens, min_epochs, 20));
   args.lr = 0.05;
-  // One thread below a few million tokens: deterministic (threads race on the
-  // shared weights), and fast enough there.
-  args.thread = tokens * args.epoch > 4'000'000 ? std::max(1, options.threads) : 1;
-  args.bucket = static_cast<int>(std::clamp<size_t>(vocab.size() * 20, 20000, 200000));
+  // One thread for small corpora: deterministic (threads race on the shared
+  // weights), and fast enough there.
+  args.thread = tokens > 500'000 ? std::max(1, options.threads) : 1;
+  args.bucket = options.max_subword > 0 ? static_cast<int>(std::clamp<size_t>(vocab.size() * 20, 20000, 200000)) : 0;
   args.verbose = 0;
   args.seed = options.seed;
   args.t = 1e-4;
@@ -152,7 +162,17 @@ Neighbours NearestTerms(const std::vector<float>& word_vectors, int dim, const s
 
 SentenceEncoder::SentenceEncoder(std::vector<float> word_vectors, int dim,
                                  const std::vector<std::uint64_t>& term_counts)
-    : dim_(dim), vectors_(std::move(word_vectors)) {
+    : dim_(dim) {
+  // Keep only the rows that hold a vector: most terms of a big corpus (ticket
+  // numbers, hosts, typos) are seen once and have none.
+  row_of_term_.assign(term_counts.size(), -1);
+  std::int32_t rows = 0;
+  for (size_t t = 0; t < term_counts.size() && (t + 1) * dim <= word_vectors.size(); ++t) {
+    const float* v = &word_vectors[t * dim];
+    if (Dot(v, v, dim) == 0) continue;
+    row_of_term_[t] = rows++;
+    vectors_.insert(vectors_.end(), v, v + dim);
+  }
   double total = 0;
   for (auto c : term_counts) total += static_cast<double>(c);
   const double a = 1e-3;
@@ -170,6 +190,7 @@ void SentenceEncoder::EncodeRaw(const std::int32_t* terms, size_t n, float* out)
     auto t = terms[i];
     if (t < 0 || static_cast<size_t>(t) >= weights_.size()) continue;
     const float* v = WordVector(t);
+    if (!v) continue;
     float w = weights_[t];
     for (int j = 0; j < dim_; ++j) out[j] += w * v[j];
   }
@@ -215,6 +236,7 @@ void SentenceEncoder::FitCommonComponent(const std::vector<std::vector<std::int3
 
 void SentenceEncoder::Write(BinaryWriter* w) const {
   w->Put<std::int32_t>(dim_);
+  w->PutVector(row_of_term_);
   w->PutVector(vectors_);
   w->PutVector(weights_);
   w->PutVector(component_);
@@ -224,12 +246,16 @@ util::Status SentenceEncoder::Read(BinaryReader* r) {
   std::int32_t dim = 0;
   DESK_RETURN_IF_ERROR(r->Get(&dim));
   dim_ = dim;
+  DESK_RETURN_IF_ERROR(r->GetVector(&row_of_term_));
   DESK_RETURN_IF_ERROR(r->GetVector(&vectors_));
   DESK_RETURN_IF_ERROR(r->GetVector(&weights_));
   DESK_RETURN_IF_ERROR(r->GetVector(&component_));
-  if (dim_ <= 0 || vectors_.size() != weights_.size() * static_cast<size_t>(dim_) ||
+  if (dim_ <= 0 || vectors_.size() % dim_ != 0 || row_of_term_.size() != weights_.size() ||
       component_.size() != static_cast<size_t>(dim_))
     return r->Truncated();
+  const auto rows = static_cast<std::int64_t>(vectors_.size() / dim_);
+  for (auto row : row_of_term_)
+    if (row >= rows) return r->Truncated();
   return util::Status::OK();
 }
 

@@ -4,7 +4,10 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <sys/resource.h>
+
 #include <atomic>
+#include <iterator>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -69,12 +72,17 @@ struct ClusterCand {
 
 // What the confidence model sees of a ranking: how clearly the best answer
 // won, and the best answer's own features.
-constexpr int kNumConfidenceFeatures = kNumFeatures + 2;
+// A handful of absolute signals rather than every ranking feature: fitted on
+// a few hundred questions in a small help desk, more would overfit.
+constexpr int kConfidenceFrom[] = {0 /*bm25_q_norm*/, 2 /*bm25_a_norm*/, 5 /*cos_q*/, 7 /*cos_a*/,
+                                   11 /*cluster_size*/, 15 /*known_terms*/, 17 /*classifier_prob*/,
+                                   18 /*cluster_bm25_sum*/};
+constexpr int kNumConfidenceFeatures = 2 + static_cast<int>(std::size(kConfidenceFrom));
 void ConfidenceFeatures(const std::vector<ClusterCand>& ranked, double* g) {
   double p1 = ranked[0].score, p2 = ranked.size() > 1 ? ranked[1].score : 0;
   g[0] = p1;
   g[1] = std::log(std::max(p1, 1e-6) / std::max(p2, 1e-6));
-  std::copy_n(ranked[0].f, kNumFeatures, g + 2);
+  for (size_t i = 0; i < std::size(kConfidenceFrom); ++i) g[2 + i] = ranked[0].f[kConfidenceFrom[i]];
 }
 
 struct Scratch {
@@ -84,7 +92,6 @@ struct Scratch {
   std::vector<DocCand> docs;
   std::vector<ClusterCand> clusters;
   std::vector<std::pair<float, std::int64_t>> predicted;  // classifier output
-  std::string text;                                      // the query's terms, for the classifier
 };
 
 // Token-F1 of two sorted unique term-id bags.
@@ -157,7 +164,8 @@ struct LocalModel::Impl {
   // Vectors.
   bool has_vectors = false;
   SentenceEncoder encoder;
-  VectorIndex ann_q, ann_a;
+  VectorIndex ann_q;  // one vector per training pair's question
+  VectorIndex ann_a;  // one per reply (cluster): the mean of its answers
   // The members of every cluster (derived from cluster_of).
   std::vector<std::uint32_t> member_offsets, members;
   // The supervised reply classifier; during training also one per fold, each
@@ -255,6 +263,12 @@ struct LocalModel::Impl {
     std::vector<std::uint32_t> fill(member_offsets.begin(), member_offsets.end() - 1);
     for (size_t d = 0; d < cluster_of.size(); ++d) members[fill[cluster_of[d]]++] = static_cast<std::uint32_t>(d);
   }
+  // A training pair that stands for `cluster` (its first, unless left out); -1: none.
+  std::int64_t RepOf(std::uint32_t cluster, std::int64_t exclude) const {
+    for (auto i = member_offsets[cluster]; i < member_offsets[cluster + 1]; ++i)
+      if (static_cast<std::int64_t>(members[i]) != exclude) return members[i];
+    return -1;
+  }
   util::Status TrainClassifiers(const std::vector<std::vector<std::int32_t>>& q_terms);
   void ScoreClusters(Scratch* s) const { ScoreClustersWith(ranker, &s->clusters); }
   static void ScoreClustersWith(const LogisticRegression& r, std::vector<ClusterCand>* clusters) {
@@ -344,6 +358,10 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
     qmax_q += w * bm_q.MaxImpact(t);
     qmax_a += w * bm_a.MaxImpact(t);
   }
+  // Words the index has never seen are part of the question too.
+  const double unknown = static_cast<double>(query.raw_terms - query.sequence.size());
+  qmax_q += unknown * bm_q.UnseenImpact();
+  qmax_a += unknown * bm_a.UnseenImpact();
   // Query expansion: the organisation's own near-synonyms of each term.
   if (!neighbours.offsets.empty()) {
     for (const auto& [t, w] : query.terms) {
@@ -376,27 +394,25 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
   if (vectors) {
     ann_q.Search(query.vec.data(), kTopK[kVq] + 1 + extra, &s->hits);
     add_list(kVq, s->hits);
-    ann_a.Search(query.vec.data(), kTopK[kVa] + 1 + extra, &s->hits);
-    add_list(kVa, s->hits);
+    // Replies, each through one of its tickets.
+    ann_a.Search(query.vec.data(), kTopK[kVa] + 1, &s->hits);
+    int rank = 0;
+    for (const auto& [cos, cluster] : s->hits) {
+      if (static_cast<std::int64_t>(cluster) == exclude_cluster) continue;
+      auto doc = RepOf(cluster, exclude);
+      if (doc >= 0 && rank < static_cast<int>(kTopK[kVa])) s->entries.push_back({static_cast<std::uint32_t>(doc), {kVa, rank++}});
+    }
   }
   // The classifier's likely replies, each through one of its tickets.
   s->predicted.clear();
   const ReplyClassifier& clf = ClassifierFor(exclude);
   if (clf.trained() && !query.sequence.empty()) {
-    s->text.clear();
-    for (auto t : query.sequence) {
-      if (!s->text.empty()) s->text.push_back(' ');
-      s->text += vocab.term(t);
-    }
-    clf.Predict(s->text, static_cast<int>(kTopK[kClf]), &s->predicted);
+    clf.Predict(query.sequence.data(), query.sequence.size(), static_cast<int>(kTopK[kClf]), &s->predicted);
     int rank = 0;
     for (const auto& [prob, cluster] : s->predicted) {
       if (cluster < 0 || static_cast<size_t>(cluster) >= cluster_keys.size() || cluster == exclude_cluster) continue;
-      for (auto i = member_offsets[cluster]; i < member_offsets[cluster + 1]; ++i) {
-        if (static_cast<std::int64_t>(members[i]) == exclude) continue;
-        s->entries.push_back({members[i], {kClf, rank++}});
-        break;
-      }
+      auto doc = RepOf(static_cast<std::uint32_t>(cluster), exclude);
+      if (doc >= 0) s->entries.push_back({static_cast<std::uint32_t>(doc), {kClf, rank++}});
     }
   }
   if (s->entries.empty()) return;
@@ -418,7 +434,7 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
     d.bx = s->x[d.doc];
     if (vectors) {
       d.cq = Dot(query.vec.data(), ann_q.Vector(d.doc), dim);
-      d.ca = Dot(query.vec.data(), ann_a.Vector(d.doc), dim);
+      d.ca = Dot(query.vec.data(), ann_a.Vector(cluster_of[d.doc]), dim);
     }
     best_bq = std::max(best_bq, d.bq);
     best_ba = std::max(best_ba, d.ba);
@@ -584,16 +600,29 @@ util::Status LocalModel::Impl::Build(const std::vector<TrainingExample>& train, 
   Stage("neighbours");
   encoder = SentenceEncoder(std::move(vectors).value(), dim, counts);
   encoder.FitCommonComponent(sentences);
-  std::vector<float> qv(n * dim), av(n * dim);
-  ParallelFor(n, opts.threads, [&](size_t i) {
-    encoder.Encode(q_terms[i].data(), q_terms[i].size(), &qv[i * dim]);
-    encoder.Encode(a_terms[i].data(), a_terms[i].size(), &av[i * dim]);
+  std::vector<float> qv(n * dim);
+  ParallelFor(n, opts.threads, [&](size_t i) { encoder.Encode(q_terms[i].data(), q_terms[i].size(), &qv[i * dim]); });
+  // One vector per reply: the normalised mean of (up to 64 of) its answers.
+  const size_t clusters = cluster_keys.size();
+  std::vector<float> av(clusters * dim, 0.0f);
+  ParallelFor(clusters, opts.threads, [&](size_t c) {
+    std::vector<float> one(dim);
+    float* sum = &av[c * dim];
+    auto end = std::min(member_offsets[c + 1], member_offsets[c] + 64);
+    for (auto i = member_offsets[c]; i < end; ++i) {
+      const auto& terms = a_terms[members[i]];
+      encoder.Encode(terms.data(), terms.size(), one.data());
+      for (int j = 0; j < dim; ++j) sum[j] += one[j];
+    }
+    float norm = std::sqrt(Dot(sum, sum, dim));
+    if (norm > 0)
+      for (int j = 0; j < dim; ++j) sum[j] /= norm;
   });
   AnnParams ann = opts.ann;
   ann.threads = opts.threads;
   auto iq = VectorIndex::Build(qv.data(), n, dim, ann);
   if (!iq.ok()) return iq.status();
-  auto ia = VectorIndex::Build(av.data(), n, dim, ann);
+  auto ia = VectorIndex::Build(av.data(), clusters, dim, ann);
   if (!ia.ok()) return ia.status();
   ann_q = std::move(iq).value();
   ann_a = std::move(ia).value();
@@ -614,7 +643,6 @@ util::Status LocalModel::Impl::TrainClassifiers(const std::vector<std::vector<st
   if (repeated.size() > kMaxClassifierLabels) repeated.resize(kMaxClassifierLabels);
   std::vector<bool> is_label(cluster_size.size(), false);
   for (auto c : repeated) is_label[c] = true;
-  std::vector<std::string> texts(n);
   std::vector<std::int64_t> labels(n, -1);
   fold_of.assign(n, 0);
   // Cross-fitting: more folds make the held-out classifiers closer to the
@@ -622,17 +650,13 @@ util::Status LocalModel::Impl::TrainClassifiers(const std::vector<std::vector<st
   const unsigned folds = n < 20000 ? 5 : 2;
   std::mt19937_64 rng(options.seed ^ 0x5eed);
   for (size_t i = 0; i < n; ++i) {
-    for (auto t : q_terms[i]) {
-      if (!texts[i].empty()) texts[i].push_back(' ');
-      texts[i] += vocab.term(t);
-    }
     if (is_label[cluster_of[i]]) labels[i] = cluster_of[i];
     fold_of[i] = static_cast<std::uint8_t>(rng() % folds);
   }
   ClassifierOptions co = options.classifier;
   co.threads = options.threads;
   co.seed = static_cast<int>(options.seed);
-  auto full = ReplyClassifier::Train(texts, labels, co);
+  auto full = ReplyClassifier::Train(q_terms, labels, vocab, co);
   if (!full.ok()) return full.status();
   classifier = std::move(full).value();
   if (!classifier.trained()) return util::Status::OK();
@@ -640,7 +664,7 @@ util::Status LocalModel::Impl::TrainClassifiers(const std::vector<std::vector<st
     std::vector<std::int64_t> fold_labels(n, -1);
     for (size_t i = 0; i < n; ++i)
       if (fold_of[i] != f) fold_labels[i] = labels[i];
-    auto c = ReplyClassifier::Train(texts, fold_labels, co);
+    auto c = ReplyClassifier::Train(q_terms, fold_labels, vocab, co);
     if (!c.ok()) return c.status();
     fold_classifier.push_back(std::move(c).value());
   }
@@ -784,7 +808,7 @@ void LocalModel::Impl::FitRanker(const std::vector<TrainingExample>& train,
     cw.push_back(1.0);
   }
   size_t right = static_cast<size_t>(std::count(cy.begin(), cy.end(), 1.0));
-  if (right >= 5 && cy.size() - right >= 5) confidence_model.Fit(cx, cy, cw, 1e-2);
+  if (right >= 5 && cy.size() - right >= 5) confidence_model.Fit(cx, cy, cw, 3e-2);
   for (size_t i = 0; i < cx.size(); ++i) {
     tune_confidence.push_back(confidence_model.fitted() ? confidence_model.Predict(cx[i].data()) : cx[i][0]);
     tune_correct.push_back(cy[i] > 0.5);
@@ -886,9 +910,15 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Train(const std::vector<Tr
   impl.threshold = ChooseThreshold(conf_correct, options.target_precision);
   r.threshold = impl.threshold;
   r.calibration = impl.calibration_source;
+  // The validation outcomes again, now with calibrated confidences (the
+  // rankings themselves did not change).
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    double x[1] = {Logit(raw[i])};
+    outcomes[i].confidence = impl.calibrator.fitted() ? impl.calibrator.Predict(x) : raw[i];
+    outcomes[i].answered = !outcomes[i].relevant.empty() && outcomes[i].confidence >= impl.threshold;
+  }
+  r.valid = Summarize(outcomes, options.target_precision);
   impl.Stage("calibration");
-  r.valid = Summarize(impl.Evaluate(valid, nullptr), options.target_precision);
-  impl.Stage("evaluation");
   r.stage_seconds = impl.stages;
   for (size_t j = 0; j < impl.ranker.coef().size() && j < kNumFeatures; ++j)
     r.ranker_weights.emplace_back(kFeatureNames[j], impl.ranker.coef()[j]);
@@ -931,6 +961,30 @@ Ranking LocalModel::Rank(const std::string& question, size_t max_answers) const 
   Ranking r = impl_->ToRanking(*s, max_answers);
   impl_->Release(std::move(s));
   return r;
+}
+
+nlohmann::json LocalModel::Explain(const std::string& question, size_t max_answers) const {
+  auto s = impl_->Acquire();
+  Query q = impl_->MakeQuery(question);
+  impl_->Candidates(q, -1, s.get());
+  impl_->ScoreClusters(s.get());
+  nlohmann::json terms = nlohmann::json::array();
+  for (auto t : q.sequence) terms.push_back(impl_->vocab.term(t));
+  nlohmann::json out = {{"known_terms", terms}, {"raw_terms", q.raw_terms}};
+  nlohmann::json answers = nlohmann::json::array();
+  for (size_t i = 0; i < s->clusters.size() && i < max_answers; ++i) {
+    const auto& c = s->clusters[i];
+    nlohmann::json f;
+    for (int j = 0; j < kNumFeatures; ++j) f[kFeatureNames[j]] = c.f[j];
+    answers.push_back({{"ticket", impl_->tickets[c.rep]}, {"reply", impl_->cluster_keys[c.cluster].substr(0, 80)},
+                       {"score", c.score}, {"raw", c.raw}, {"features", f}});
+  }
+  out["answers"] = answers;
+  out["confidence_raw"] = impl_->RawConfidence(s->clusters);
+  out["confidence"] = impl_->Calibrate(s->clusters);
+  out["threshold"] = impl_->threshold;
+  impl_->Release(std::move(s));
+  return out;
 }
 
 std::vector<QueryOutcome> LocalModel::Evaluate(const std::vector<TrainingExample>& test) const {
@@ -1000,15 +1054,23 @@ util::Result<std::vector<std::pair<std::string, std::string>>> CheckedFiles(cons
     }
     if (Sha256Hex(*content) != digest)
       return util::Status::Corruption("model file " + Join(dir, name) + " is corrupt (SHA-256 mismatch)");
-    files.emplace_back(name, std::move(content).value());
+    // The vector indexes are read again by hnswlib: do not hold a second copy.
+    bool keep = name.size() < 5 || name.compare(name.size() - 5, 5, ".hnsw") != 0;
+    files.emplace_back(name, keep ? std::move(content).value() : std::string());
   }
   return files;
 }
 
-const std::string* Find(const std::vector<std::pair<std::string, std::string>>& files, const std::string& name) {
-  for (const auto& [n, c] : files)
+std::string* Find(std::vector<std::pair<std::string, std::string>>& files, const std::string& name) {
+  for (auto& [n, c] : files)
     if (n == name) return &c;
   return nullptr;
+}
+
+// Frees a file's bytes once parsed (peak memory of a load ~ the model, not twice it).
+void Drop(std::string* content) {
+  content->clear();
+  content->shrink_to_fit();
 }
 
 }  // namespace
@@ -1057,8 +1119,9 @@ util::Result<std::string> LocalModel::Save(const std::string& dir) const {
     names.push_back(kAnnA);
   }
   if (m.classifier.trained()) {
-    DESK_RETURN_IF_ERROR(m.classifier.Save(Join(dir, kClassifier)));
-    names.push_back(kClassifier);
+    BinaryWriter w("DBMK1");
+    m.classifier.Write(&w);
+    DESK_RETURN_IF_ERROR(write(kClassifier, w.data()));
   }
   nlohmann::json meta = {
       {"format", kFormat},
@@ -1108,9 +1171,9 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Load(const std::string& di
   auto bad = [&](const std::string& what) {
     return util::Status::Corruption("model " + dir + ": " + what);
   };
-  const std::string* meta_text = Find(*files, kMeta);
-  const std::string* corpus = Find(*files, kCorpus);
-  const std::string* lexical = Find(*files, kLexical);
+  std::string* meta_text = Find(*files, kMeta);
+  std::string* corpus = Find(*files, kCorpus);
+  std::string* lexical = Find(*files, kLexical);
   if (!meta_text || !corpus || !lexical) return bad("MANIFEST lacks a model file");
   nlohmann::json meta = nlohmann::json::parse(*meta_text, nullptr, false);
   if (meta.is_discarded() || !meta.is_object()) return bad("meta.json is not JSON");
@@ -1162,6 +1225,7 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Load(const std::string& di
     for (auto c : m.cluster_of)
       if (c >= m.cluster_keys.size()) return bad("corpus.bin is inconsistent");
   }
+  Drop(corpus);
   {
     BinaryReader r(kLexical, *lexical);
     DESK_RETURN_IF_ERROR(r.ExpectMagic("DBML1"));
@@ -1183,25 +1247,30 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Load(const std::string& di
     for (auto t : m.bag_terms)
       if (t < 0 || static_cast<size_t>(t) >= v) return bad("corpus.bin: bad answer terms");
   }
+  Drop(lexical);
   if (m.has_vectors) {
-    const std::string* vectors = Find(*files, kVectors);
+    std::string* vectors = Find(*files, kVectors);
     if (!vectors || !Find(*files, kAnnQ) || !Find(*files, kAnnA)) return bad("MANIFEST lacks a vector file");
     BinaryReader r(kVectors, *vectors);
     DESK_RETURN_IF_ERROR(r.ExpectMagic("DBMV1"));
     DESK_RETURN_IF_ERROR(m.encoder.Read(&r));
     if (m.encoder.num_terms() != m.vocab.size()) return bad("vectors.bin does not match the vocabulary");
+    Drop(vectors);
     auto q = VectorIndex::Load(Join(dir, kAnnQ), m.encoder.dim(), m.questions.size(), m.options.ann.ef_search);
     if (!q.ok()) return q.status();
-    auto a = VectorIndex::Load(Join(dir, kAnnA), m.encoder.dim(), m.questions.size(), m.options.ann.ef_search);
+    auto a = VectorIndex::Load(Join(dir, kAnnA), m.encoder.dim(), m.cluster_keys.size(), m.options.ann.ef_search);
     if (!a.ok()) return a.status();
     m.ann_q = std::move(q).value();
     m.ann_a = std::move(a).value();
   }
   if (meta.value("has_classifier", false)) {
-    if (!Find(*files, kClassifier)) return bad("MANIFEST lacks the classifier");
-    auto c = ReplyClassifier::Load(Join(dir, kClassifier));
-    if (!c.ok()) return c.status();
-    m.classifier = std::move(c).value();
+    std::string* data = Find(*files, kClassifier);
+    if (!data) return bad("MANIFEST lacks the classifier");
+    BinaryReader r(kClassifier, *data);
+    DESK_RETURN_IF_ERROR(r.ExpectMagic("DBMK1"));
+    DESK_RETURN_IF_ERROR(m.classifier.Read(&r, m.vocab.size()));
+    for (auto label : m.classifier.labels())
+      if (label < 0 || static_cast<size_t>(label) >= m.cluster_keys.size()) return bad("classifier.bin: bad reply ids");
   }
   m.IndexMembers();
   return model;

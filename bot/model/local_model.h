@@ -115,6 +115,8 @@ class LocalModel : public AnswerModel {
 
   util::Result<Suggestion> Suggest(const std::string& question) const override;
   Ranking Rank(const std::string& question, size_t max_answers) const;
+  // Why: the best answers' features, ranker scores and the confidence inputs.
+  nlohmann::json Explain(const std::string& question, size_t max_answers) const;
 
   // Scores the model on held-out pairs: each outcome's relevance marks the
   // ranked answers that are the same reply as the true answer (same cluster

@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <iostream>
 #include <sstream>
 
 #include "bot/model/bm25.h"
@@ -216,12 +215,6 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
       }
     }
     p1 += right ? 1 : 0;
-    if (std::getenv("QA_BENCH_DUMP")) {
-      std::cerr << "DUMP\t" << row.id << "\t" << row.label << "\t" << right << "\t" << ranking.confidence;
-      for (size_t k = 0; k < ranking.answers.size() && k < 5; ++k)
-        std::cerr << "\t" << train[ranking.answers[k].doc].label << ":" << ranking.answers[k].score;
-      std::cerr << "\n";
-    }
     bool answers = !ranking.answers.empty() && ranking.confidence >= (*model)->threshold();
     if (answers) {
       ++answered;
