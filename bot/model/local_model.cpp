@@ -37,13 +37,13 @@ constexpr float kExpansionWeight = 0.5f;
 constexpr int kExpansionsPerTerm = 3;
 constexpr float kExpansionMinCosine = 0.6f;
 
-constexpr int kNumFeatures = 20;
+constexpr int kNumFeatures = 21;
 constexpr std::uint32_t kMaxMembersScanned = 256;
 constexpr size_t kMaxClassifierLabels = 5000;
 const char* const kFeatureNames[kNumFeatures] = {
     "bm25_q_norm", "bm25_q_rel", "bm25_a_norm", "bm25_a_rel", "bm25_expanded_rel", "cos_q",
     "cos_q_gap", "cos_a", "cos_a_gap", "members", "rrf_sum", "cluster_size", "rrf_max",
-    "answer_agreement", "answer_length", "known_terms", "query_terms", "classifier_prob", "cluster_bm25_sum", "cluster_bm25_mean"};
+    "answer_agreement", "answer_length", "known_terms", "query_terms", "classifier_prob", "cluster_bm25_sum", "cluster_bm25_mean", "classifier_log_prob"};
 
 constexpr const char* kFormat = "deskbot-local-model";
 constexpr int kFormatVersion = 1;
@@ -63,7 +63,8 @@ struct DocCand {
 
 struct ClusterCand {
   std::uint32_t cluster = 0;
-  std::uint32_t rep = 0;
+  std::uint32_t rep = 0;    // the retrieved ticket that matched best
+  std::uint32_t reply = 0;  // the ticket whose answer would be suggested
   float rrf_max = 0;
   double f[kNumFeatures] = {};
   double raw = 0;    // ranker score
@@ -264,6 +265,36 @@ struct LocalModel::Impl {
     for (size_t d = 0; d < cluster_of.size(); ++d) members[fill[cluster_of[d]]++] = static_cast<std::uint32_t>(d);
   }
   // A training pair that stands for `cluster` (its first, unless left out); -1: none.
+  // The ticket whose answer is suggested for `cluster`: its most typical
+  // answer, unless that is the left-out pair (then `fallback`).
+  std::int64_t ReplyOf(std::uint32_t cluster, std::int64_t exclude, std::uint32_t fallback) const {
+    auto d = cluster_reply[cluster];
+    return static_cast<std::int64_t>(d) == exclude ? fallback : d;
+  }
+  // The member whose answer shares most words with the others (a medoid over
+  // up to 32 members): personal greetings and one-off details average out.
+  void ChooseReplies() {
+    cluster_reply.assign(cluster_keys.size(), 0);
+    for (size_t c = 0; c < cluster_keys.size(); ++c) {
+      auto b = member_offsets[c], e = std::min(member_offsets[c + 1], member_offsets[c] + 32);
+      double best = -1;
+      for (auto i = b; i < e; ++i) {
+        double sum = 0;
+        const auto di = members[i];
+        for (auto j = b; j < e; ++j) {
+          if (i == j) continue;
+          const auto dj = members[j];
+          sum += BagF1(bag_terms.data() + bag_offsets[di], bag_offsets[di + 1] - bag_offsets[di],
+                       bag_terms.data() + bag_offsets[dj], bag_offsets[dj + 1] - bag_offsets[dj]);
+        }
+        if (sum > best) {
+          best = sum;
+          cluster_reply[c] = di;
+        }
+      }
+    }
+  }
+  std::vector<std::uint32_t> cluster_reply;
   std::int64_t RepOf(std::uint32_t cluster, std::int64_t exclude) const {
     for (auto i = member_offsets[cluster]; i < member_offsets[cluster + 1]; ++i)
       if (static_cast<std::int64_t>(members[i]) != exclude) return members[i];
@@ -308,7 +339,7 @@ struct LocalModel::Impl {
   Ranking ToRanking(const Scratch& s, size_t max_answers) const {
     Ranking r;
     for (size_t i = 0; i < s.clusters.size() && i < max_answers; ++i)
-      r.answers.push_back({s.clusters[i].cluster, s.clusters[i].rep, s.clusters[i].score});
+      r.answers.push_back({s.clusters[i].cluster, s.clusters[i].rep, s.clusters[i].reply, s.clusters[i].score});
     r.confidence = Calibrate(s.clusters);
     if (!s.clusters.empty()) {
       std::vector<std::pair<float, std::uint32_t>> members;
@@ -462,6 +493,7 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
     ClusterCand c;
     c.cluster = cluster_of[s->docs[i].doc];
     c.rep = s->docs[i].doc;
+    c.reply = static_cast<std::uint32_t>(ReplyOf(c.cluster, exclude, c.rep));
     c.rrf_max = s->docs[i].rrf;
     float bq = 0, ba = 0, bx = 0, cq = -1, ca = -1, rrf_sum = 0;
     int members = 0;
@@ -491,7 +523,7 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
     f[10] = rrf_sum * kRrfK;
     f[11] = std::log1p(std::max(0.0, size));
     f[12] = c.rrf_max * kRrfK;
-    f[14] = std::log1p(bag_offsets[c.rep + 1] - bag_offsets[c.rep]);
+    f[14] = std::log1p(bag_offsets[c.reply + 1] - bag_offsets[c.reply]);
     f[15] = known;
     f[16] = std::log1p(static_cast<double>(query.raw_terms));
     // Evidence from every ticket that got this reply, not only the retrieved ones.
@@ -510,6 +542,7 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
     f[17] = 0;
     for (const auto& [prob, cluster] : s->predicted)
       if (cluster == static_cast<std::int64_t>(c.cluster)) f[17] = prob;
+    f[20] = std::log(f[17] + 1e-3);  // odds-like: the ranker is linear
     s->clusters.push_back(c);
   }
   if (s->clusters.size() > kMaxClusters) {
@@ -523,8 +556,8 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
   // (a minimum-Bayes-risk vote, which favours the consensus reply).
   for (auto& c : s->clusters) {
     double num = 0, den = 0;
-    const auto* a = bag_terms.data() + bag_offsets[c.rep];
-    size_t na = bag_offsets[c.rep + 1] - bag_offsets[c.rep];
+    const auto* a = bag_terms.data() + bag_offsets[c.reply];
+    size_t na = bag_offsets[c.reply + 1] - bag_offsets[c.reply];
     for (const auto* p : peers) {
       if (cluster_of[p->doc] == c.cluster) continue;
       const auto* b = bag_terms.data() + bag_offsets[p->doc];
@@ -576,6 +609,7 @@ util::Status LocalModel::Impl::Build(const std::vector<TrainingExample>& train, 
   bm_a = Bm25Index::Build(a_terms, vocab.size());
   Stage("lexical");
   DESK_RETURN_IF_ERROR(TrainClassifiers(q_terms));
+  ChooseReplies();
   Stage("classifier");
 
   has_vectors = opts.use_vectors && n > 0;
@@ -702,7 +736,7 @@ void LocalModel::Impl::FitRanker(const std::vector<TrainingExample>& train,
     g.weight = train[doc].weight;
     for (const auto& c : s->clusters) {
       double f1 = 0;
-      bool right = Correct(c.rep, truth, key, &f1);
+      bool right = Correct(c.reply, truth, key, &f1);
       g.clusters.push_back(c);
       // Soft target: a wrong reply that shares much of the true one's words
       // is better than one that shares none.
@@ -797,7 +831,7 @@ void LocalModel::Impl::FitRanker(const std::vector<TrainingExample>& train,
     if (!s->clusters.empty()) {
       ux[k].resize(kNumConfidenceFeatures);
       ConfidenceFeatures(s->clusters, ux[k].data());
-      uy[k] = Correct(s->clusters[0].rep, train[doc].answer, cluster_keys[cluster_of[doc]]) ? 1 : 0;
+      uy[k] = Correct(s->clusters[0].reply, train[doc].answer, cluster_keys[cluster_of[doc]]) ? 1 : 0;
     }
     Release(std::move(s));
   });
@@ -827,11 +861,11 @@ std::vector<QueryOutcome> LocalModel::Impl::Evaluate(const std::vector<TrainingE
     const std::string key = AnswerKey(test[i].answer);
     auto& o = outcomes[i];
     for (size_t k = 0; k < s->clusters.size() && k < 10; ++k)
-      o.relevant.push_back(Correct(s->clusters[k].rep, test[i].answer, key));
+      o.relevant.push_back(Correct(s->clusters[k].reply, test[i].answer, key));
     o.confidence = Calibrate(s->clusters);
     o.answered = !s->clusters.empty() && o.confidence >= threshold;
     if (!s->clusters.empty()) {
-      const auto& text = answers[s->clusters[0].rep];
+      const auto& text = answers[s->clusters[0].reply];
       o.f1 = TokenF1(text, test[i].answer);
       o.rouge_l = RougeL(text, test[i].answer);
       if (raw_confidence) (*raw_confidence)[i] = RawConfidence(s->clusters);
@@ -933,7 +967,7 @@ util::Result<Suggestion> LocalModel::Suggest(const std::string& question) const 
   s.model_version = version_;
   s.confidence = ranking.confidence;
   s.abstained = ranking.answers.empty() || ranking.confidence < impl_->threshold;
-  if (!s.abstained) s.text = impl_->answers[ranking.answers[0].doc];
+  if (!s.abstained) s.text = impl_->answers[ranking.answers[0].reply_doc];
   // The source tickets: those the suggestion came from, or, when abstaining,
   // the nearest ones, so an agent can still look.
   std::vector<std::uint32_t> docs = ranking.sources;
@@ -1273,6 +1307,7 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Load(const std::string& di
       if (label < 0 || static_cast<size_t>(label) >= m.cluster_keys.size()) return bad("classifier.bin: bad reply ids");
   }
   m.IndexMembers();
+  m.ChooseReplies();
   return model;
 }
 

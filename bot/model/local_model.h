@@ -71,8 +71,9 @@ struct LocalModelOptions {
 // pair that represents it.
 struct RankedAnswer {
   std::uint32_t cluster = 0;
-  std::uint32_t doc = 0;
-  double score = 0;  // ranker probability (uncalibrated)
+  std::uint32_t doc = 0;        // the training pair that matched best
+  std::uint32_t reply_doc = 0;  // the training pair whose answer is suggested
+  double score = 0;             // share of the ranker's belief (uncalibrated)
 };
 
 struct Ranking {

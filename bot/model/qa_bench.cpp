@@ -200,8 +200,7 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count());
     bool right = false;
     if (!ranking.answers.empty()) {
-      const auto doc = ranking.answers[0].doc;
-      const auto& text = (*model)->answer(doc);
+      const auto& text = (*model)->answer(ranking.answers[0].reply_doc);
       double tf1 = TokenF1(text, row.answer);
       f1 += tf1;
       rl += RougeL(text, row.answer);
