@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <future>
 #include <nlohmann/json.hpp>
 
 namespace deskbot::service {
@@ -11,21 +10,11 @@ using util::Status;
 using http::server::Request;
 using http::server::Response;
 
+// Chat routes answer asynchronously: the inbox writer acks a delivery when its
+// batch commits, from the writer's thread, so no I/O thread waits on a commit.
 void MountAsync(http::server::Router& router, const chat::HttpRoute& route) {
-  // TODO(lead): when the server has Router::AddAsync/AddPrefixAsync, register
-  // route.handler with it directly and drop this blocking shim.
-  chat::AsyncHandler handler = route.handler;
-  http::server::Handler blocking = [handler](const Request& request) {
-    auto promise = std::make_shared<std::promise<Response>>();
-    auto once = std::make_shared<std::once_flag>();
-    std::future<Response> answer = promise->get_future();
-    handler(request, [promise, once](Response r) {
-      std::call_once(*once, [&] { promise->set_value(std::move(r)); });
-    });
-    return answer.get();
-  };
-  if (route.prefix) router.AddPrefix(route.method, route.path, std::move(blocking));
-  else router.Add(route.method, route.path, std::move(blocking));
+  if (route.prefix) router.AddPrefixAsync(route.method, route.path, route.handler);
+  else router.AddAsync(route.method, route.path, route.handler);
 }
 
 Service::Service(ServiceOptions options, ServiceDeps deps)
@@ -117,7 +106,7 @@ Status Service::Start() {
   http_options.port = options_.port;
   http_options.threads = options_.http_threads;
   http_options.max_body_bytes = options_.max_body_bytes;
-  server_ = std::make_unique<http::server::Server>(http_options, router_->AsHandler());
+  server_ = std::make_unique<http::server::Server>(http_options, router_->AsAsyncHandler());
 
   writer_.set_on_commit([this] { workers_->Wake(); });
   writer_.Start();
