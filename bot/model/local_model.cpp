@@ -37,6 +37,11 @@ constexpr float kExpansionWeight = 0.5f;
 constexpr int kExpansionsPerTerm = 3;
 constexpr float kExpansionMinCosine = 0.6f;
 
+// A question is read up to here: a pasted log of megabytes must not cost more
+// than a long question (the head of a message is what it is about).
+constexpr size_t kMaxQueryBytes = 64 * 1024;
+constexpr size_t kMaxQueryTerms = 400;
+
 constexpr int kNumFeatures = 21;
 constexpr std::uint32_t kMaxMembersScanned = 256;
 constexpr size_t kMaxClassifierLabels = 5000;
@@ -214,7 +219,8 @@ struct LocalModel::Impl {
   Query MakeQuery(std::string_view text, std::int64_t exclude = -1) const {
     Query q;
     std::vector<std::string> terms;
-    Terms(text, &terms);
+    Terms(text.substr(0, kMaxQueryBytes), &terms);
+    if (terms.size() > kMaxQueryTerms) terms.resize(kMaxQueryTerms);
     q.raw_terms = terms.size();
     for (const auto& t : terms) {
       auto id = vocab.Find(t);

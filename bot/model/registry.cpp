@@ -153,6 +153,7 @@ util::Result<TrainOutcome> TrainVersion(Store& store, const Config& config, Spli
   };
   LocalModelOptions options = settings->local;
   options.embed.work_dir = config.DataDir();
+  options.classifier.work_dir = config.DataDir();
   std::error_code ec;
   std::filesystem::create_directories(config.DataDir(), ec);
   auto model = LocalModel::Train(sets->train, sets->valid, sets->feedback, options, &out.report);
@@ -181,8 +182,23 @@ util::Result<TrainOutcome> TrainVersion(Store& store, const Config& config, Spli
                std::to_string(sets->valid.size()) + " valid pairs)";
   } else {
     out.previous_id = current->id;
-    auto old = LoadVersion(config, *current);
-    if (!old.ok()) {
+    if (current->backend != "local") {
+      // A promoted remote model (a fine-tuned LLM) cannot be loaded here: the
+      // gate compares with the evaluation recorded when it was promoted.
+      auto recorded = nlohmann::json::parse(current->metrics_json, nullptr, /*allow_exceptions=*/false);
+      const double theirs =
+          recorded.is_object() ? EvalMetrics::FromJson(recorded).Get(metric) : std::nan("");
+      if (std::isnan(theirs)) {
+        out.note = "not promoted: the promoted " + VersionName(current->id) + " (" + current->backend +
+                   ") has no recorded " + metric + " to compare with";
+      } else {
+        out.previous = EvalMetrics::FromJson(recorded);
+        out.promoted = mine >= theirs + margin;
+        out.note = std::string(out.promoted ? "promoted" : "not promoted") + ": " + metric + " " + Fixed(mine) +
+                   (out.promoted ? " beats " : " does not beat ") + VersionName(current->id) + "'s recorded " +
+                   Fixed(theirs) + " (" + current->backend + ") by the margin " + Fixed(margin);
+      }
+    } else if (auto old = LoadVersion(config, *current); !old.ok()) {
       out.promoted = true;
       out.note = "promoted: the promoted " + VersionName(current->id) + " cannot be loaded (" +
                  old.status().ToString() + ")";

@@ -89,3 +89,31 @@ TEST_CASE("eval: metrics to JSON and back, by name", "[model]") {
   CHECK(m.Get("rougeL") == 0.25);
   CHECK(std::isnan(m.Get("nope")));
 }
+
+#include <fstream>
+
+#include "bot/model/qa_bench.h"
+#include "tests/unit/store/temp_dir.h"
+
+TEST_CASE("qa bench: rows are read with their label; a bad line is named", "[model]") {
+  deskbot::testing::TempDir dir;
+  const std::string path = dir.File("qa.jsonl");
+  std::ofstream(path) << R"({"id":"a","prompt":"q1","completion":"a1","split":"train","doc":"7"})" << "\n"
+                      << R"({"question":"q2","answer":"a2","split":"valid","doc":8})" << "\n"
+                      << R"({"id":"c","prompt":"","completion":"a3","split":"train"})" << "\n";
+  size_t skipped = 0;
+  auto rows = ReadQaJsonl(path, "doc", &skipped);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0].label == "7");
+  CHECK((*rows)[1].label == "8");
+  CHECK((*rows)[1].question == "q2");
+  CHECK((*rows)[1].id == "2");
+  CHECK(skipped == 1);
+
+  std::ofstream(path, std::ios::app) << "{not json\n";
+  auto bad = ReadQaJsonl(path, "doc", nullptr);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("qa.jsonl:4: not a JSON object") != std::string::npos);
+  CHECK_FALSE(ReadQaJsonl(dir.File("missing.jsonl"), "", nullptr).ok());
+}

@@ -194,3 +194,19 @@ TEST_CASE("model: lexical-only model still finds reworded questions", "[model]")
   }
   CHECK(top3 >= rows.size() * 7 / 10);
 }
+
+TEST_CASE("model: huge, binary and odd questions are answered or abstained on, never a crash", "[model]") {
+  auto& t = Sample();
+  std::string huge;
+  for (int i = 0; i < 20000; ++i) huge += "vpn printer error " + std::to_string(i) + " ";
+  std::string binary;
+  for (int i = 0; i < 5000; ++i) binary.push_back(static_cast<char>(i * 37 % 256));
+  for (const std::string& q : {huge, binary, std::string(10000, '?'), std::string("\xf0\x28\x8c\x28"),
+                               std::string("ok"), std::string("\n\n\t ")}) {
+    auto s = t.model->Suggest(q);
+    REQUIRE(s.ok());
+    CHECK(s->confidence >= 0);
+    CHECK(s->confidence <= 1);
+    CHECK(s->abstained == s->text.empty());
+  }
+}

@@ -165,3 +165,42 @@ TEST_CASE("registry: training with no pairs is a clear error; settings are check
   REQUIRE_FALSE(s.ok());
   CHECK(s.status().message().find("unknown metric 'accuracy'") != std::string::npos);
 }
+
+TEST_CASE("registry: a promoted fine-tuned LLM is gated on its recorded metrics, not replaced", "[model]") {
+  SampleStore sample;
+  Store& store = *sample.store;
+  // A remote version as the fine-tune poller records it: evaluation metrics
+  // at the top level of metrics_json, no local files.
+  ModelVersion remote;
+  remote.backend = "openai";
+  remote.remote_id = "ftjob-test";
+  remote.metrics_json = R"({"queries": 13, "p1": 0.99, "mrr": 0.99})";
+  auto id = store.AddModelVersion(remote);
+  REQUIRE(id.ok());
+  REQUIRE(store.PromoteModelVersion(*id, "fine-tune promoted").ok());
+
+  auto local = model::TrainVersion(store, sample.config);
+  REQUIRE(local.ok());
+  INFO(local->note);
+  CHECK_FALSE(local->promoted);
+  CHECK(local->note.find("recorded") != std::string::npos);
+  CHECK(Get(store, *id).state == ModelState::kPromoted);
+
+  // A remote version with nothing recorded to compare with is kept as well.
+  remote.id = *id;
+  remote.metrics_json = "{}";
+  REQUIRE(store.UpdateModelVersion(remote).ok());
+  auto again = model::TrainVersion(store, sample.config);
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->promoted);
+  CHECK(again->note.find("no recorded") != std::string::npos);
+
+  // One the local model beats by the margin is replaced.
+  remote.metrics_json = R"({"queries": 13, "p1": 0.0, "mrr": 0.0})";
+  REQUIRE(store.UpdateModelVersion(remote).ok());
+  auto better = model::TrainVersion(store, sample.config);
+  REQUIRE(better.ok());
+  INFO(better->note);
+  CHECK(better->promoted);
+  CHECK(Get(store, *id).state == ModelState::kRetired);
+}
