@@ -186,8 +186,9 @@ util::Result<TrainOutcome> TrainVersion(Store& store, const Config& config, Spli
       // A promoted remote model (a fine-tuned LLM) cannot be loaded here: the
       // gate compares with the evaluation recorded when it was promoted.
       auto recorded = nlohmann::json::parse(current->metrics_json, nullptr, /*allow_exceptions=*/false);
-      const double theirs =
-          recorded.is_object() ? EvalMetrics::FromJson(recorded).Get(metric) : std::nan("");
+      const bool evaluated = recorded.is_object() && recorded.contains("queries") &&
+                             recorded["queries"].is_number() && recorded["queries"].get<double>() > 0;
+      const double theirs = evaluated ? EvalMetrics::FromJson(recorded).Get(metric) : std::nan("");
       if (std::isnan(theirs)) {
         out.note = "not promoted: the promoted " + VersionName(current->id) + " (" + current->backend +
                    ") has no recorded " + metric + " to compare with";

@@ -187,11 +187,12 @@ TEST_CASE("registry: a promoted fine-tuned LLM is gated on its recorded metrics,
   CHECK(Get(store, *id).state == ModelState::kPromoted);
 
   // A remote version with nothing recorded to compare with is kept as well.
-  remote.id = *id;
+  remote = Get(store, *id);  // as stored: promoted
   remote.metrics_json = "{}";
   REQUIRE(store.UpdateModelVersion(remote).ok());
   auto again = model::TrainVersion(store, sample.config);
   REQUIRE(again.ok());
+  INFO(again->note);
   CHECK_FALSE(again->promoted);
   CHECK(again->note.find("no recorded") != std::string::npos);
 
