@@ -27,6 +27,8 @@ build_packages=(
 )
 # Extra packages the tests and benchmarks use.
 test_packages=( curl python3 chromium chromium-driver )
+# Extra packages the benchmarks compare against (Bolt itself comes from npm).
+bench_packages=( wrk nginx-light nodejs npm )
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -90,7 +92,7 @@ case "$cmd" in
     cd "$root"
     ctest --preset default "$@" ;;
   bench)
-    install_packages "${build_packages[@]}" "${test_packages[@]}"
+    install_packages "${build_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}"
     build
     exec "$root/tests/bench/run.sh" "$@" ;;
   *)
