@@ -14,6 +14,7 @@
 
 namespace deskbot {
 
+using sqlite::ParseStored;
 using sqlite::Stmt;
 using sqlite::Transaction;
 
@@ -63,13 +64,6 @@ std::vector<SourceRef> SourcesFromJson(const std::string& text) {
     out.push_back(std::move(s));
   }
   return out;
-}
-
-template <typename E>
-Status ParseStored(std::optional<E> parsed, const std::string& text, const char* what, E* out) {
-  if (!parsed) return Status::Corruption(std::string("store: unknown ") + what + " '" + text + "'");
-  *out = *parsed;
-  return Status::OK();
 }
 
 // --- rows ------------------------------------------------------------------------

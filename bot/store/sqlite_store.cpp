@@ -10,6 +10,7 @@
 
 namespace deskbot {
 
+using sqlite::ParseStored;
 using sqlite::Stmt;
 using sqlite::Transaction;
 
@@ -32,15 +33,6 @@ std::vector<std::string> TagsFromJson(const std::string& text) {
     for (const auto& el : j)
       if (el.is_string()) tags.push_back(el.get<std::string>());
   return tags;
-}
-
-// The store's own names are checked by the schema, so a name that does not
-// parse means the file was edited by hand: report it rather than guess.
-template <typename E>
-Status ParseStored(std::optional<E> parsed, const std::string& text, const char* what, E* out) {
-  if (!parsed) return Status::Corruption(std::string("store: unknown ") + what + " '" + text + "'");
-  *out = *parsed;
-  return Status::OK();
 }
 
 constexpr const char* kTicketColumns =

@@ -78,4 +78,14 @@ class Transaction {
   util::Status status_;
 };
 
+// Parses an enum name read back from a column. The store's own names are
+// checked by the schema, so a name that does not parse means the file was
+// edited by hand: report it rather than guess.
+template <typename E>
+util::Status ParseStored(std::optional<E> parsed, const std::string& text, const char* what, E* out) {
+  if (!parsed) return util::Status::Corruption(std::string("store: unknown ") + what + " '" + text + "'");
+  *out = *parsed;
+  return util::Status::OK();
+}
+
 }  // namespace deskbot::sqlite
