@@ -229,11 +229,25 @@ CREATE TABLE service_state (
 );
 )sql";
 
+// The claim queries ask for `state = 'pending'` (or 'sending', 'processing')
+// ordered by id. SQLite only uses a partial index whose WHERE the query's
+// terms imply literally, so the IN (...) indexes of migration 2 were never
+// used and every claim scanned the whole, ever-growing table.
+constexpr const char* kQueueIndexes = R"sql(
+DROP INDEX inbox_open;
+DROP INDEX outbox_open;
+CREATE INDEX inbox_pending ON inbox(id) WHERE state = 'pending';
+CREATE INDEX inbox_processing ON inbox(id) WHERE state = 'processing';
+CREATE INDEX outbox_pending ON outbox(id) WHERE state = 'pending';
+CREATE INDEX outbox_sending ON outbox(id) WHERE state = 'sending';
+)sql";
+
 // Later migrations are appended here as {N, "...", R"sql(...)sql"}.
 constexpr Migration kMigrations[] = {
     {1, "tickets, messages, cursors, pairs, snapshots, model registry, audit log", kInitialSchema},
     {2, "chat service: inbox, outbox, questions, suggestions, verdicts, chat messages",
      kChatServiceSchema},
+    {3, "queue indexes the claim queries use", kQueueIndexes},
 };
 
 util::Status Apply(sqlite3* db, const Migration& m) {
