@@ -168,17 +168,11 @@ void RunServe(CliContext& ctx) {
   deps.retrainer = &retrainer;
   // Fine-tuning jobs started with `deskbot finetune start` are polled here, so
   // a job survives restarts (its id is in the registry).
-  std::shared_ptr<llm::FineTunePoller> poller;
   if (auto p = llm::MakeFineTunePoller(config); p.ok()) {
-    poller = std::move(p).value();
+    std::shared_ptr<llm::FineTunePoller> poller = std::move(p).value();
     deps.periodic.push_back({"fine-tune poll",
                              std::chrono::seconds(std::max<std::int64_t>(5, config.GetInt("llm.poll_seconds", 60))),
-                             [poller, &store]() -> util::Result<bool> {
-                               auto report = poller->PollOnce(store);
-                               if (!report.ok()) return report.status();
-                               for (const auto& line : report->lines) spdlog::info("fine-tune: {}", line);
-                               return report->promoted > 0;
-                             }});
+                             llm::ScheduledPoll(std::move(poller), store)});
   }
   if (!config.SourceNames().empty())
     deps.harvest = [&store, &config] { return HarvestAll(config, store); };

@@ -319,18 +319,15 @@ util::Result<PollReport> FineTunePoller::PollOnce(Store& store) {
   return report;
 }
 
-std::function<void()> ScheduledPoll(std::shared_ptr<FineTunePoller> poller, Store& store,
-                                    std::function<void()> on_promoted) {
-  return [poller = std::move(poller), &store, on_promoted = std::move(on_promoted)] {
+std::function<util::Result<bool>()> ScheduledPoll(std::shared_ptr<FineTunePoller> poller, Store& store) {
+  return [poller = std::move(poller), &store]() -> util::Result<bool> {
     auto report = poller->PollOnce(store);
-    if (!report.ok()) {
-      spdlog::error("finetune poll: {}", report.status().ToString());
-      return;
-    }
+    if (!report.ok()) return report.status().WithContext("finetune poll");
     if (report->versions > 0)
       spdlog::info("finetune poll: {} running, {} evaluated, {} promoted, {} failed, {} with errors", report->running,
                    report->evaluated, report->promoted, report->failed, report->errors);
-    if (report->promoted > 0 && on_promoted) on_promoted();
+    for (const auto& line : report->lines) spdlog::info("finetune: {}", line);
+    return report->promoted > 0;
   };
 }
 

@@ -80,12 +80,9 @@ class FineTunePoller {
 // service then runs without polling).
 util::Result<std::unique_ptr<FineTunePoller>> MakeFineTunePoller(const Config& config);
 
-// The service's scheduled job: one PollOnce, its outcome logged; calls
-// `on_promoted` (reload the serving model) when a version was promoted.
-//   scheduler.Add("finetune-poll", std::chrono::seconds(ft.poll_seconds),
-//                 llm::ScheduledPoll(poller, store, [&] { service.ReloadModel(); }));
-std::function<void()> ScheduledPoll(std::shared_ptr<FineTunePoller> poller, Store& store,
-                                    std::function<void()> on_promoted);
+// The service's scheduled job (a service::PeriodicJob's `run`): one PollOnce,
+// its outcome logged; true when a version was promoted (reload the model).
+std::function<util::Result<bool>()> ScheduledPoll(std::shared_ptr<FineTunePoller> poller, Store& store);
 
 // The answer prompt of `config` ([llm] prompts_dir or the prompts folder
 // found next to the binary).

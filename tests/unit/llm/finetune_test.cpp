@@ -169,8 +169,12 @@ TEST_CASE("finetune: start, follow, evaluate and promote a supervised fine-tune"
   // service's scheduled job does.
   std::shared_ptr<FineTunePoller> poller = f.Poller();
   int reloads = 0;
-  std::function<void()> job = ScheduledPoll(poller, *f.store, [&reloads] { ++reloads; });
-  for (int i = 0; i < 3; ++i) job();
+  auto job = ScheduledPoll(poller, *f.store);
+  for (int i = 0; i < 3; ++i) {
+    auto promoted = job();
+    REQUIRE(promoted.ok());
+    reloads += *promoted ? 1 : 0;
+  }
   CHECK(reloads == 1);
   v = Version(*f.store, v.id);
   record = f.Record(v.id);
