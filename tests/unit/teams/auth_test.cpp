@@ -7,7 +7,7 @@
 #include "connectors/http/client.h"
 #include "connectors/teams/auth.h"
 #include "connectors/teams/base64.h"
-#include "tests/unit/teams/fake_bot_framework.h"
+#include "tests/support/teams/fake_bot_framework.h"
 
 using namespace teams;
 using teams::testing::BadToken;

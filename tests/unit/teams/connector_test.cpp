@@ -9,7 +9,7 @@
 #include "connectors/http/client.h"
 #include "connectors/teams/cards.h"
 #include "connectors/teams/connector.h"
-#include "tests/unit/teams/fake_bot_framework.h"
+#include "tests/support/teams/fake_bot_framework.h"
 
 using namespace teams;
 using teams::testing::FakeBotFramework;

@@ -3,7 +3,7 @@
 
 #include "connectors/teams/base64.h"
 #include "connectors/teams/jwt.h"
-#include "tests/unit/teams/fake_bot_framework.h"
+#include "tests/support/teams/fake_bot_framework.h"
 
 using namespace teams;
 using teams::testing::TestKeyPair;

@@ -1,4 +1,4 @@
-#include "tests/unit/teams/fake_bot_framework.h"
+#include "tests/support/teams/fake_bot_framework.h"
 
 #include <deque>
 #include <map>
