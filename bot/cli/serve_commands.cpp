@@ -13,6 +13,7 @@
 #include <string>
 
 #include "bot/chat/slack.h"
+#include "bot/chat/teams.h"
 #include "bot/chat/webchat.h"
 #include "bot/cli/context.h"
 #include "bot/dataset/pipeline.h"
@@ -152,7 +153,9 @@ void RunServe(CliContext& ctx) {
   options.retrain.interval = Minutes(config.GetInt("retrain.interval_minutes", 0));
   options.workflow.notice_text = config.GetString("chat.notice_text", options.workflow.notice_text);
   options.workflow.refusal_text = config.GetString("chat.refusal_text", options.workflow.refusal_text);
-  const std::vector<std::string> agents = config.GetList("agents.ids");
+  std::vector<std::string> agents = config.GetList("agents.ids");
+  // Teams agents are AAD object ids, listed in teams.agents or with the others.
+  for (const std::string& id : config.GetList("teams.agents")) agents.push_back("teams:" + id);
   if (agents.empty())
     spdlog::warn("no agents configured (agents.ids / DESKBOT_AGENTS): nobody can approve answers");
   const service::AgentCheck is_agent = service::AgentIds(agents);
@@ -202,7 +205,20 @@ void RunServe(CliContext& ctx) {
       svc.AddInboundClient("slack socket mode", [&] { return slack->StartSocketMode(); },
                            [&] { slack->StopSocketMode(); });
   }
-  // Further chats (Teams) are added here: svc.AddConnector(adapter, adapter.Routes()).
+  // Teams: bot mode when teams.app_id + app_password are set (POST /api/messages),
+  // outgoing-webhook mode when teams.webhook_secret is (POST /teams/webhook).
+  std::unique_ptr<chat::TeamsChat> teams = Check(chat::TeamsFromConfig(config, svc.inbox(), agents));
+  if (teams) {
+    // Webhook questions are answered in the HTTP response by the current model.
+    service::ModelSlot& models = svc.models();
+    teams->set_suggester([&models](const std::string& question) -> util::Result<Suggestion> {
+      const service::ModelSlot::Loaded loaded = models.Get();
+      if (!loaded.model) return Suggestion{};  // no model: abstained
+      return loaded.model->Suggest(question);
+    });
+    svc.AddConnector(*teams, teams->Routes());
+  }
+  // Further chats are added here: svc.AddConnector(adapter, adapter.Routes()).
   Check(svc.Start());
 
   const std::string shown_host = options.host == "0.0.0.0" ? "127.0.0.1" : options.host;
@@ -228,6 +244,8 @@ void Register(CLI::App& app, CliContext& ctx) {
       "DESKBOT_DATA_DIR, agents.ids / DESKBOT_AGENTS (comma-separated), service.workers, "
       "harvest.interval_minutes, retrain.every_pairs, retrain.interval_minutes, webchat.enabled, "
       "webchat.agent_token (secret), chat.notice_text, chat.refusal_text, log.level, "
+      "teams.app_id, teams.app_password (secret), teams.agents_conversation, "
+      "teams.webhook_secret (secret) (see README: Microsoft Teams), "
       "log.format (text|json).");
   serve->callback([&ctx] { RunServe(ctx); });
 }
