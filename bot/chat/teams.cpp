@@ -112,12 +112,13 @@ const char* RecordedName(const std::string& verb) {
 
 // --- construction --------------------------------------------------------------------
 
-TeamsChat::TeamsChat(InboxSink& inbox, TeamsOptions options)
-    : inbox_(inbox), options_(std::move(options)) {}
+TeamsChat::TeamsChat(Store& store, InboxSink& inbox, TeamsOptions options)
+    : store_(store), inbox_(inbox), options_(std::move(options)) {}
 
 TeamsChat::~TeamsChat() = default;
 
-util::Result<std::unique_ptr<TeamsChat>> TeamsChat::Create(InboxSink& inbox, TeamsOptions options) {
+util::Result<std::unique_ptr<TeamsChat>> TeamsChat::Create(Store& store, InboxSink& inbox,
+                                                           TeamsOptions options) {
   const bool bot = !options.app_id.empty() || !options.app_password.empty();
   if (bot && (options.app_id.empty() || options.app_password.empty()))
     return Status::InvalidArgument(
@@ -136,7 +137,7 @@ util::Result<std::unique_ptr<TeamsChat>> TeamsChat::Create(InboxSink& inbox, Tea
     auto probe = teams::SignOutgoingWebhook("", options.webhook_secret);
     if (!probe.ok()) return Status::InvalidArgument("teams.webhook_secret is not a base64 security token");
   }
-  std::unique_ptr<TeamsChat> chat(new TeamsChat(inbox, std::move(options)));
+  std::unique_ptr<TeamsChat> chat(new TeamsChat(store, inbox, std::move(options)));
   if (!bot) return chat;
 
   http::ClientOptions http_options;
@@ -244,18 +245,28 @@ std::string TeamsChat::InvokeResponse(const teams::Activity& a) const {
   if (sid == x.data.end() || ParseId(sid->second) == 0) return std::string();
   if (!options_.agent_ids.empty() && !Contains(options_.agent_ids, Who(a.from)))
     return teams::InvokeMessageResponse(options_.refusal_text);
+  auto field = [&x](const char* name) {
+    auto it = x.data.find(name);
+    return it == x.data.end() ? std::string() : Trim(it->second);
+  };
+  // A read, for the answer only: the workflow decides on the stored click.
+  if (auto found = store_.GetSuggestion(ParseId(sid->second)); found.ok() && found->has_value()) {
+    const SuggestionRecord& s = (*found)->suggestion;
+    if (IsDecided(s.state))
+      return teams::InvokeMessageResponse(std::string("This suggestion was already ") +
+                                          SuggestionStateName(s.state) + " by " + NameOf(s.decided_by) + ".");
+    if (x.verb == teams::kVerbApprove && Trim(s.text).empty())
+      return teams::InvokeMessageResponse("There is no suggested answer to approve; write one with Edit instead.");
+  }
+  if (x.verb == teams::kVerbEdit && field(teams::kInputEditedText).empty())
+    return teams::InvokeMessageResponse("The edited answer is empty, so nothing was sent.");
   teams::DecidedCardData d;
   d.suggestion_id = sid->second;
   d.decision = RecordedName(x.verb);
   d.decided_by = a.from.name.empty() ? Who(a.from) : a.from.name;
   d.decided_at = std::chrono::system_clock::now();
-  if (x.verb == teams::kVerbEdit) {
-    auto t = x.data.find(teams::kInputEditedText);
-    if (t != x.data.end()) d.text = t->second;
-  } else if (x.verb == teams::kVerbReject) {
-    auto r = x.data.find(teams::kInputRejectReason);
-    if (r != x.data.end()) d.reason = r->second;
-  }
+  if (x.verb == teams::kVerbEdit) d.text = field(teams::kInputEditedText);
+  if (x.verb == teams::kVerbReject) d.reason = field(teams::kInputRejectReason);
   return teams::InvokeCardResponse(teams::DecidedCard(d));
 }
 
@@ -509,7 +520,8 @@ std::vector<HttpRoute> TeamsChat::Routes() {
   return routes;
 }
 
-util::Result<std::unique_ptr<TeamsChat>> TeamsFromConfig(const Config& config, InboxSink& inbox,
+util::Result<std::unique_ptr<TeamsChat>> TeamsFromConfig(const Config& config, Store& store,
+                                                         InboxSink& inbox,
                                                          std::vector<std::string> agent_ids) {
   TeamsOptions o;
   for (auto [path, out] : {std::pair{"teams.app_password", &o.app_password},
@@ -541,7 +553,7 @@ util::Result<std::unique_ptr<TeamsChat>> TeamsFromConfig(const Config& config, I
     if (colon == std::string::npos) o.agent_ids.push_back(id);
     else if (id.compare(0, colon, TeamsChat::kName) == 0) o.agent_ids.push_back(id.substr(colon + 1));
   }
-  return TeamsChat::Create(inbox, std::move(o));
+  return TeamsChat::Create(store, inbox, std::move(o));
 }
 
 }  // namespace deskbot::chat

@@ -21,13 +21,16 @@
 // in the HTTP response of that same POST, within a few seconds, while the
 // verdict is applied later by a worker. So the invoke is stored first, and
 // the response (only once stored) replaces the card, for the clicker, with
-// "<Verb> by <name>: recorded, being applied"; once the workflow applied it
+// "<Verb> recorded by <name>"; once the workflow applied it
 // UpdateSuggestion PUTs the decided card for everyone. A clicker who is not
 // in the configured agents gets the polite refusal as the invoke's message
 // instead (the card keeps its buttons); the workflow still decides
 // (refuses and audits) and its refusal row is then marked sent without a
 // second message. Without agents configured here, refusals are posted as
-// replies under the card.
+// replies under the card. A click that cannot apply (the suggestion is
+// already decided, an empty edit, approving when the model had no answer) is
+// answered with a message saying so and the card keeps its buttons; it is
+// stored all the same, and the workflow records it as ignored.
 //
 // Outbound (Bot Connector REST with a cached client-credentials token,
 // retries on 429/5xx): the suggestion card (Adaptive Card, Action.Execute
@@ -115,7 +118,10 @@ class TeamsChat final : public ChatConnector {
 
   // Fails when neither mode is configured, bot mode is half configured or
   // has no agents conversation, or the HTTP client cannot be set up.
-  static util::Result<std::unique_ptr<TeamsChat>> Create(InboxSink& inbox, TeamsOptions options);
+  // `store` is only read: to answer a click on an already decided or empty
+  // suggestion with a message instead of "recorded".
+  static util::Result<std::unique_ptr<TeamsChat>> Create(Store& store, InboxSink& inbox,
+                                                         TeamsOptions options);
   ~TeamsChat() override;
 
   const std::string& name() const override { return name_; }
@@ -135,7 +141,7 @@ class TeamsChat final : public ChatConnector {
   void set_suggester(TeamsSuggester suggest) { options_.suggest = std::move(suggest); }
 
  private:
-  explicit TeamsChat(InboxSink& inbox, TeamsOptions options);
+  TeamsChat(Store& store, InboxSink& inbox, TeamsOptions options);
   void ReceiveActivity(const http::server::Request& request, Respond respond);
   void ReceiveWebhook(const http::server::Request& request, Respond respond);
   std::string InvokeResponse(const teams::Activity& activity) const;
@@ -144,6 +150,7 @@ class TeamsChat final : public ChatConnector {
   void RememberName(const std::string& aad_id, const std::string& name);
   std::string NameOf(const std::string& aad_id) const;
 
+  Store& store_;
   InboxSink& inbox_;
   TeamsOptions options_;
   std::string name_ = kName;
@@ -162,7 +169,8 @@ class TeamsChat final : public ChatConnector {
 // adds them to the workflow's agents as "teams:<id>"). Returns null
 // when neither mode is configured (Teams stays off); an error when half
 // configured (an app id without a password, or the reverse).
-util::Result<std::unique_ptr<TeamsChat>> TeamsFromConfig(const Config& config, InboxSink& inbox,
+util::Result<std::unique_ptr<TeamsChat>> TeamsFromConfig(const Config& config, Store& store,
+                                                         InboxSink& inbox,
                                                          std::vector<std::string> agent_ids);
 
 }  // namespace deskbot::chat

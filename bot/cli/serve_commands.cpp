@@ -207,7 +207,7 @@ void RunServe(CliContext& ctx) {
   }
   // Teams: bot mode when teams.app_id + app_password are set (POST /api/messages),
   // outgoing-webhook mode when teams.webhook_secret is (POST /teams/webhook).
-  std::unique_ptr<chat::TeamsChat> teams = Check(chat::TeamsFromConfig(config, svc.inbox(), agents));
+  std::unique_ptr<chat::TeamsChat> teams = Check(chat::TeamsFromConfig(config, store, svc.inbox(), agents));
   if (teams) {
     // Webhook questions are answered in the HTTP response by the current model.
     service::ModelSlot& models = svc.models();

@@ -163,7 +163,7 @@ class TeamsServer {
     t.agent_ids = {kAgentAad};
     t.webhook_secret = kWebhookSecret;
     t.suggest = [model](const std::string& q) { return model->Suggest(q); };
-    auto chat = chat::TeamsChat::Create(service_->inbox(), t);
+    auto chat = chat::TeamsChat::Create(*store_, service_->inbox(), t);
     REQUIRE(chat.ok());
     teams_ = std::move(chat).value();
     service_->AddConnector(*teams_, teams_->Routes());

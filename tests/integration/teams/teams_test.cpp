@@ -169,6 +169,68 @@ TEST_CASE("teams: a non-agent's click is refused politely, audited, and decides 
   CHECK(RepliesTo(s.fake(), kAgentsConversation, CardIdOf(card)).empty());
 }
 
+TEST_CASE("teams: a second click on a decided suggestion and an empty edit are answered with a message",
+          "[integration][teams]") {
+  TeamsServer s;
+  const json question = ChannelQuestion("1767326100010", "reset my password please");
+  const std::string conversation = question["conversation"]["id"];
+  const RecordedActivity card = s.AskAndWaitForCard(question);
+  const std::int64_t sid = SuggestionIdOf(card);
+
+  // An empty edit: nothing is sent, the card keeps its buttons for the clicker.
+  auto empty = s.Deliver(ExecuteInvoke("f:empty-edit", "edit", sid, CardIdOf(card), kAgentAad, kAgentName,
+                                       {{"editedText", "   "}}));
+  REQUIRE(empty.status == 200);
+  json e = json::parse(empty.body, nullptr, false);
+  CHECK(e.value("type", "") == "application/vnd.microsoft.activity.message");
+  CHECK(e.value("value", "").find("edited answer is empty") != std::string::npos);
+
+  REQUIRE(s.Deliver(ExecuteInvoke("f:approve-10", "approve", sid, CardIdOf(card), kAgentAad, kAgentName)).status ==
+          200);
+  REQUIRE(Eventually([&] { return SuggestionOf(s.store(), sid).state == SuggestionState::kApproved; }));
+  auto again = s.Deliver(ExecuteInvoke("f:reject-10", "reject", sid, CardIdOf(card), kAgentAad, kAgentName,
+                                       {{"rejectReason", "too late"}}));
+  REQUIRE(again.status == 200);
+  CHECK(again.body.find("already approved by Alice Agent") != std::string::npos);
+  // Both extra clicks were stored and recorded as ignored; one answer only.
+  REQUIRE(Eventually([&] {
+    auto v = s.store().ListVerdicts(sid);
+    return v.ok() && v->size() == 3;
+  }));
+  for (const VerdictRecord& v : *s.store().ListVerdicts(sid))
+    CHECK(v.outcome == (v.verdict.action == VerdictAction::kApprove ? VerdictOutcome::kApplied
+                                                                     : VerdictOutcome::kIgnored));
+  REQUIRE(Eventually([&] { return !RepliesTo(s.fake(), conversation, "1767326100010").empty(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(RepliesTo(s.fake(), conversation, "1767326100010").size() == 1);
+  CHECK(SuggestionOf(s.store(), sid).state == SuggestionState::kApproved);
+}
+
+TEST_CASE("teams: a recorded thread reply is a question; a recorded Action.Submit is not",
+          "[integration][teams]") {
+  TeamsServer s;
+  json reply = Fixture("message_channel_thread_reply_mention.json");
+  reply["text"] = "<at>ridotest</at> my vpn client will not start";
+  const RecordedActivity card = s.AskAndWaitForCard(reply);
+  CHECK(card.body.find("my vpn client will not start") != std::string::npos);
+  auto questions = s.store().ListQuestions("teams", reply["conversation"]["id"]);
+  REQUIRE(questions.ok());
+  REQUIRE(questions->size() == 1);
+  CHECK(questions->front().text == "my vpn client will not start");
+
+  const json submit = Fixture("message_action_submit_value.json");
+  REQUIRE(s.Deliver(submit).status == 200);
+  REQUIRE(Eventually([&] {
+    auto c = s.store().CountChatQueues();
+    return c.ok() && c->inbox_done == 2 && c->inbox_pending == 0;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(CardPosts(s.fake()).size() == 1);
+  auto none = s.store().ListQuestions("teams", submit["conversation"]["id"]);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+}
+
 TEST_CASE("teams: forged, expired, wrong-audience, wrong-issuer or wrong-serviceUrl tokens get 401 and store nothing",
           "[integration][teams]") {
   TeamsServer s;
