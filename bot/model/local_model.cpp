@@ -42,16 +42,17 @@ constexpr float kExpansionMinCosine = 0.6f;
 constexpr size_t kMaxQueryBytes = 64 * 1024;
 constexpr size_t kMaxQueryTerms = 400;
 
-constexpr int kNumFeatures = 21;
+constexpr int kNumFeatures = 23;
 constexpr std::uint32_t kMaxMembersScanned = 256;
 constexpr size_t kMaxClassifierLabels = 5000;
 const char* const kFeatureNames[kNumFeatures] = {
     "bm25_q_norm", "bm25_q_rel", "bm25_a_norm", "bm25_a_rel", "bm25_expanded_rel", "cos_q",
     "cos_q_gap", "cos_a", "cos_a_gap", "members", "rrf_sum", "cluster_size", "rrf_max",
-    "answer_agreement", "answer_length", "known_terms", "query_terms", "classifier_prob", "cluster_bm25_sum", "cluster_bm25_mean", "classifier_log_prob"};
+    "answer_agreement", "answer_length", "known_terms", "query_terms", "classifier_prob", "cluster_bm25_sum", "cluster_bm25_mean", "classifier_log_prob",
+    "site_prob", "site_log_prob"};
 
 constexpr const char* kFormat = "deskbot-local-model";
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;
 
 struct Query {
   std::vector<std::pair<std::int32_t, float>> terms;  // unique known terms, with counts
@@ -98,6 +99,7 @@ struct Scratch {
   std::vector<DocCand> docs;
   std::vector<ClusterCand> clusters;
   std::vector<std::pair<float, std::int64_t>> predicted;  // classifier output
+  std::vector<std::pair<float, std::int64_t>> sites;      // site classifier output
 };
 
 // Token-F1 of two sorted unique term-id bags.
@@ -179,6 +181,11 @@ struct LocalModel::Impl {
   ReplyClassifier classifier;
   std::vector<std::uint8_t> fold_of;
   std::vector<ReplyClassifier> fold_classifier;  // [k] was trained without fold k
+  // The site of every reply (text.h ReplySite; -1: links none) and a
+  // classifier from a question to the site whose articles answer it.
+  std::vector<std::int32_t> site_of;
+  ReplyClassifier site_classifier;
+  std::vector<ReplyClassifier> fold_site_classifier;
   // Learned on top.
   LogisticRegression ranker;            // orders a question's candidate answers
   LogisticRegression confidence_model;  // pointwise: P(the best answer is right), before calibration
@@ -262,6 +269,19 @@ struct LocalModel::Impl {
     if (exclude >= 0 && static_cast<size_t>(exclude) < fold_of.size()) return fold_classifier[fold_of[exclude]];
     return classifier;
   }
+  const ReplyClassifier& SiteClassifierFor(std::int64_t exclude) const {
+    if (exclude >= 0 && static_cast<size_t>(exclude) < fold_of.size() && !fold_site_classifier.empty())
+      return fold_site_classifier[fold_of[exclude]];
+    return site_classifier;
+  }
+  void IndexSites() {
+    std::unordered_map<std::string, std::int32_t> ids;
+    site_of.assign(cluster_keys.size(), -1);
+    for (size_t c = 0; c < cluster_keys.size(); ++c) {
+      std::string site = ReplySite(cluster_keys[c]);
+      if (!site.empty()) site_of[c] = ids.try_emplace(site, static_cast<std::int32_t>(ids.size())).first->second;
+    }
+  }
   void IndexMembers() {
     member_offsets.assign(cluster_keys.size() + 1, 0);
     for (auto c : cluster_of) member_offsets[c + 1]++;
@@ -307,6 +327,9 @@ struct LocalModel::Impl {
     return -1;
   }
   util::Status TrainClassifiers(const std::vector<std::vector<std::int32_t>>& q_terms);
+  util::Status TrainCrossFitted(const std::vector<std::vector<std::int32_t>>& q_terms,
+                                const std::vector<std::int64_t>& labels, unsigned folds, const ClassifierOptions& co,
+                                ReplyClassifier* full, std::vector<ReplyClassifier>* per_fold) const;
   void ScoreClusters(Scratch* s) const { ScoreClustersWith(ranker, &s->clusters); }
   static void ScoreClustersWith(const LogisticRegression& r, std::vector<ClusterCand>* clusters) {
     // Untrained (a handful of pairs): reciprocal-rank fusion of the retrievers.
@@ -452,6 +475,11 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
       if (doc >= 0) s->entries.push_back({static_cast<std::uint32_t>(doc), {kClf, rank++}});
     }
   }
+  s->sites.clear();
+  const ReplyClassifier& site_clf = SiteClassifierFor(exclude);
+  if (site_clf.trained() && !query.sequence.empty())
+    site_clf.Predict(query.sequence.data(), query.sequence.size(), static_cast<int>(site_clf.labels().size()),
+                     &s->sites);
   if (s->entries.empty()) return;
 
   // One candidate per document, with its rank in every list.
@@ -549,6 +577,11 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
     for (const auto& [prob, cluster] : s->predicted)
       if (cluster == static_cast<std::int64_t>(c.cluster)) f[17] = prob;
     f[20] = std::log(f[17] + 1e-3);  // odds-like: the ranker is linear
+    f[21] = 0;
+    if (site_of[c.cluster] >= 0)
+      for (const auto& [prob, site] : s->sites)
+        if (site == site_of[c.cluster]) f[21] = prob;
+    f[22] = std::log(f[21] + 1e-3);
     s->clusters.push_back(c);
   }
   if (s->clusters.size() > kMaxClusters) {
@@ -672,6 +705,7 @@ util::Status LocalModel::Impl::Build(const std::vector<TrainingExample>& train, 
 
 util::Status LocalModel::Impl::TrainClassifiers(const std::vector<std::vector<std::int32_t>>& q_terms) {
   IndexMembers();
+  IndexSites();
   if (!options.use_classifier) return util::Status::OK();
   const size_t n = q_terms.size();
   // Labels: the replies given at least twice (the largest first, capped).
@@ -696,17 +730,31 @@ util::Status LocalModel::Impl::TrainClassifiers(const std::vector<std::vector<st
   ClassifierOptions co = options.classifier;
   co.threads = options.threads;
   co.seed = static_cast<int>(options.seed);
-  auto full = ReplyClassifier::Train(q_terms, labels, vocab, co);
-  if (!full.ok()) return full.status();
-  classifier = std::move(full).value();
-  if (!classifier.trained()) return util::Status::OK();
+  DESK_RETURN_IF_ERROR(TrainCrossFitted(q_terms, labels, folds, co, &classifier, &fold_classifier));
+  // Sites: every question whose reply links an article.
+  std::vector<std::int64_t> sites(n, -1);
+  for (size_t i = 0; i < n; ++i) sites[i] = site_of[cluster_of[i]];
+  return TrainCrossFitted(q_terms, sites, folds, co, &site_classifier, &fold_site_classifier);
+}
+
+// A classifier on every question with a label, and one per fold trained
+// without that fold's questions (for the held-out questions the ranker is
+// fitted on).
+util::Status LocalModel::Impl::TrainCrossFitted(const std::vector<std::vector<std::int32_t>>& q_terms,
+                                                const std::vector<std::int64_t>& labels, unsigned folds,
+                                                const ClassifierOptions& co, ReplyClassifier* full,
+                                                std::vector<ReplyClassifier>* per_fold) const {
+  auto all = ReplyClassifier::Train(q_terms, labels, vocab, co);
+  if (!all.ok()) return all.status();
+  *full = std::move(all).value();
+  if (!full->trained()) return util::Status::OK();
   for (unsigned f = 0; f < folds; ++f) {
-    std::vector<std::int64_t> fold_labels(n, -1);
-    for (size_t i = 0; i < n; ++i)
+    std::vector<std::int64_t> fold_labels(labels.size(), -1);
+    for (size_t i = 0; i < labels.size(); ++i)
       if (fold_of[i] != f) fold_labels[i] = labels[i];
     auto c = ReplyClassifier::Train(q_terms, fold_labels, vocab, co);
     if (!c.ok()) return c.status();
-    fold_classifier.push_back(std::move(c).value());
+    per_fold->push_back(std::move(c).value());
   }
   return util::Status::OK();
 }
@@ -906,6 +954,7 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Train(const std::vector<Tr
   impl.FitRanker(train, feedback, &r);
   impl.fold_of.clear();
   impl.fold_classifier.clear();
+  impl.fold_site_classifier.clear();
   impl.Stage("ranker");
 
   // Calibration: the confidence model's output mapped to P(right) by a
@@ -1055,6 +1104,7 @@ const char* const kVectors = "vectors.bin";
 const char* const kAnnQ = "questions.hnsw";
 const char* const kAnnA = "answers.hnsw";
 const char* const kClassifier = "classifier.bin";
+const char* const kSiteClassifier = "sites.bin";
 
 std::string Join(const std::string& dir, const std::string& name) {
   return (std::filesystem::path(dir) / name).string();
@@ -1163,9 +1213,15 @@ util::Result<std::string> LocalModel::Save(const std::string& dir) const {
     m.classifier.Write(&w);
     DESK_RETURN_IF_ERROR(write(kClassifier, w.data()));
   }
+  if (m.site_classifier.trained()) {
+    BinaryWriter w("DBMS1");
+    m.site_classifier.Write(&w);
+    DESK_RETURN_IF_ERROR(write(kSiteClassifier, w.data()));
+  }
   nlohmann::json meta = {
       {"format", kFormat},
       {"has_classifier", m.classifier.trained()},
+      {"has_site_classifier", m.site_classifier.trained()},
       {"version", version_},
       {"format_version", kFormatVersion},
       {"pairs", m.num_docs()},
@@ -1313,6 +1369,17 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Load(const std::string& di
       if (label < 0 || static_cast<size_t>(label) >= m.cluster_keys.size()) return bad("classifier.bin: bad reply ids");
   }
   m.IndexMembers();
+  m.IndexSites();
+  if (meta.value("has_site_classifier", false)) {
+    std::string* data = Find(*files, kSiteClassifier);
+    if (!data) return bad("MANIFEST lacks the site classifier");
+    BinaryReader r(kSiteClassifier, *data);
+    DESK_RETURN_IF_ERROR(r.ExpectMagic("DBMS1"));
+    DESK_RETURN_IF_ERROR(m.site_classifier.Read(&r, m.vocab.size()));
+    const std::int64_t sites = m.site_of.empty() ? 0 : *std::max_element(m.site_of.begin(), m.site_of.end()) + 1;
+    for (auto label : m.site_classifier.labels())
+      if (label < 0 || label >= sites) return bad("sites.bin: bad site ids");
+  }
   m.ChooseReplies();
   return model;
 }

@@ -307,4 +307,36 @@ std::string AnswerKey(std::string_view answer) {
   return key;
 }
 
+std::string ReplySite(std::string_view answer_key) {
+  if (answer_key.rfind("url:", 0) != 0) return "";
+  std::string_view url = answer_key.substr(4);
+  url = url.substr(0, url.find(' '));  // the first linked article
+  std::string_view host = url.substr(0, url.find_first_of("/?#"));
+  host = host.substr(0, host.find(':'));
+  if (host.empty()) return "";
+  if (std::all_of(host.begin(), host.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }))
+    return std::string(host);  // an IP address
+  // The last two labels, or three under a country's second level
+  // ("bbc.co.uk", "example.com.au").
+  std::vector<std::string_view> labels;
+  for (size_t i = 0; i <= host.size();) {
+    size_t dot = host.find('.', i);
+    if (dot == std::string_view::npos) dot = host.size();
+    if (dot > i) labels.push_back(host.substr(i, dot - i));
+    i = dot + 1;
+  }
+  size_t keep = 2;
+  if (labels.size() >= 3 && labels.back().size() == 2) {
+    static const std::unordered_set<std::string_view> second = {"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or"};
+    if (second.count(labels[labels.size() - 2])) keep = 3;
+  }
+  keep = std::min(keep, labels.size());
+  std::string site;
+  for (size_t i = labels.size() - keep; i < labels.size(); ++i) {
+    if (!site.empty()) site += '.';
+    site += labels[i];
+  }
+  return site;
+}
+
 }  // namespace deskbot::model

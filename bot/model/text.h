@@ -40,4 +40,12 @@ double RougeL(const std::vector<std::string>& candidate, const std::vector<std::
 // digits. Two answers with the same key count as the same answer.
 std::string AnswerKey(std::string_view answer);
 
+// The part of the organisation a reply belongs to, from its AnswerKey: the
+// site (registrable domain, e.g. "adobe.com" for helpx.adobe.com and
+// community.adobe.com) of the article it links; "" for a reply that links
+// none. Replies of one team or product share it, so it lets a question's
+// routing signals (the team it addresses, the product it names) count for
+// every reply of that team, even those seen once.
+std::string ReplySite(std::string_view answer_key);
+
 }  // namespace deskbot::model

@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
     else if (a == "--soft") options.model.soft_target = std::stod(next());
     else if (a == "--cbow") options.model.embed.cbow = true;
     else if (a == "--no-subwords") options.model.embed.max_subword = 0;
+    else if (a == "--seed") options.model.seed = std::stoull(next());
     else {
       std::cerr << "usage: qa_bench --train FILE --test FILE [--label FIELD] [--json]\n";
       return 2;

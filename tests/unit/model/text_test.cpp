@@ -64,6 +64,16 @@ TEST_CASE("text: answer keys group the same canned reply", "[model]") {
   CHECK(AnswerKey("Restart the router") != AnswerKey("Restart the laptop"));
 }
 
+TEST_CASE("text: a reply's site is the domain of the article it links", "[model]") {
+  // Sub-domains of one organisation are one site, behind archive.org too.
+  CHECK(ReplySite(AnswerKey("see https://web.archive.org/web/2019/https://helpx.adobe.com/x.html")) == "adobe.com");
+  CHECK(ReplySite(AnswerKey("known issue: https://community.adobe.com/t5/premiere-pro/faq/m-p/1?page=1")) ==
+        "adobe.com");
+  CHECK(ReplySite(AnswerKey("https://help.example.co.uk:8443/kb/1")) == "example.co.uk");
+  CHECK(ReplySite(AnswerKey("http://10.0.0.7/wiki")) == "10.0.0.7");
+  CHECK(ReplySite(AnswerKey("Restart the router, then try again.")).empty());
+}
+
 TEST_CASE("bm25: the document with the rare term wins; files round-trip and refuse damage", "[model]") {
   Vocabulary v;
   std::vector<std::vector<std::int32_t>> docs = {
