@@ -19,6 +19,8 @@
 namespace deskbot::chat {
 namespace {
 
+Inbound DecodeEnvelope(const slack::EventEnvelope& env, const SlackOptions& options);
+
 using http::server::Request;
 using http::server::Response;
 using nlohmann::json;
@@ -179,6 +181,7 @@ util::Result<InboxEvent> SlackChat::ToInboxEvent(const slack::SocketFrame& frame
     if (id.empty()) return Status::InvalidArgument("slack event without event_id");
     e.event_key = std::string("slack:") + id;
     e.kind = kEventKind;
+    e.needs_processing = DecodeEnvelope(*env, options_).kind != Inbound::Kind::kIgnore;
   } else if (frame.type_name == "interactive") {
     auto i = slack::ParseInteraction(frame.payload_json);
     if (!i.ok()) return i.status();
@@ -237,6 +240,10 @@ void SlackChat::ReceiveEvents(const Request& request, Respond respond) {
   e.kind = kEventKind;
   e.payload = request.body;
   e.received_ms = NowMs();
+  // Triage now, on the parse we already have: an event that means nothing to
+  // deskbot (most messages in a busy workspace) is stored done, and no worker
+  // parses it again.
+  e.needs_processing = DecodeEnvelope(*env, options_).kind != Inbound::Kind::kIgnore;
   // Answered on the writer's thread once the batch holding it is committed.
   inbox_.Submit(std::move(e), [respond = std::move(respond)](util::Result<bool> stored) {
     if (stored.ok()) return respond(Response::Text(200, ""));
@@ -275,16 +282,15 @@ void SlackChat::OpenModal(const std::string& payload_json) {
 
 namespace {
 
-util::Result<Inbound> DecodeEvent(const InboxEvent& stored, const SlackOptions& options) {
-  auto env = slack::ParseEventEnvelope(stored.payload);
-  if (!env.ok()) return env.status();
+// What a parsed Events API delivery means (at receipt, and for the stored one).
+Inbound DecodeEnvelope(const slack::EventEnvelope& env, const SlackOptions& options) {
   Inbound in;
-  if (env->type != slack::EventEnvelope::Type::kEventCallback) {
+  if (env.type != slack::EventEnvelope::Type::kEventCallback) {
     in.note = "not an event_callback";
     return in;
   }
-  const slack::Event& ev = env->event;
-  if (env->IsFromBot()) {
+  const slack::Event& ev = env.event;
+  if (env.IsFromBot()) {
     in.note = "posted by a bot";
     return in;
   }
@@ -299,7 +305,7 @@ util::Result<Inbound> DecodeEvent(const InboxEvent& stored, const SlackOptions& 
     in.note = "event " + ev.type + " is not a question";
     return in;
   }
-  const std::string text = Trim(slack::StripMentions(ev.text, env->bot_user_id()));
+  const std::string text = Trim(slack::StripMentions(ev.text, env.bot_user_id()));
   if (text.empty() || ev.user.empty() || ev.channel.empty() || ev.ts.empty()) {
     in.note = "empty message";
     return in;
@@ -312,9 +318,15 @@ util::Result<Inbound> DecodeEvent(const InboxEvent& stored, const SlackOptions& 
   q.message_id = ev.ts;
   q.asker = ev.user;
   q.text = text;
-  q.asked_at = env->event_time > 0 ? env->event_time : TsSeconds(ev.ts);
+  q.asked_at = env.event_time > 0 ? env.event_time : TsSeconds(ev.ts);
   q.dedupe_key = QuestionDedupeKey(SlackChat::kName, q.conversation, q.message_id);
   return in;
+}
+
+util::Result<Inbound> DecodeEvent(const InboxEvent& stored, const SlackOptions& options) {
+  auto env = slack::ParseEventEnvelope(stored.payload);
+  if (!env.ok()) return env.status();
+  return DecodeEnvelope(*env, options);
 }
 
 util::Result<Inbound> DecodeInteraction(const InboxEvent& stored) {

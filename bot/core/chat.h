@@ -192,6 +192,10 @@ struct InboxEvent {
   std::string payload;          // the event as received (raw bytes)
   std::int64_t received_ms = 0; // Unix milliseconds
   int attempts = 0;             // processing attempts so far (including a claimed one)
+  // false: the connector saw at receipt that the event means nothing to
+  // deskbot (Decode would say kIgnore), so it is stored already done and no
+  // worker touches it. Most of a busy workspace's traffic is such events.
+  bool needs_processing = true;
 };
 
 // What a stored event means for deskbot.

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/util/thread_name.h"
+
 namespace deskbot::service {
 
 InboxWriter::InboxWriter(Store& store, InboxWriterOptions options, Metrics* metrics)
@@ -16,7 +18,10 @@ void InboxWriter::Start() {
   if (running_) return;
   running_ = true;
   stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    util::NameThisThread("inbox-writer");
+    Run();
+  });
 }
 
 void InboxWriter::Stop() {
@@ -123,13 +128,14 @@ void InboxWriter::Commit(std::vector<InboxEvent>& events, std::vector<InboxAck>&
     return;
   }
   const auto now = std::chrono::steady_clock::now();
-  bool any_new = false;
+  bool any_work = false;  // a new event for the workers
   for (std::size_t i = 0; i < events.size(); ++i) {
     const bool is_new = (*fresh)[i];
-    any_new = any_new || is_new;
+    any_work = any_work || (is_new && events[i].needs_processing);
     if (metrics_ != nullptr) {
       metrics_->ack_latency.Observe(now - started[i]);
       if (!is_new) metrics_->CountEvent(events[i].connector, "duplicate_event");
+      else if (!events[i].needs_processing) metrics_->CountEvent(events[i].connector, "ignored");
     }
     acks[i](is_new);
   }
@@ -137,7 +143,7 @@ void InboxWriter::Commit(std::vector<InboxEvent>& events, std::vector<InboxAck>&
     metrics_->inbox_batches.fetch_add(1, std::memory_order_relaxed);
     metrics_->inbox_batch_events.fetch_add(events.size(), std::memory_order_relaxed);
   }
-  if (any_new && on_commit_) on_commit_();
+  if (any_work && on_commit_) on_commit_();
 }
 
 }  // namespace deskbot::service

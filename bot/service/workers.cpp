@@ -2,13 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/util/thread_name.h"
+
 namespace deskbot::service {
 
 InboxWorkers::InboxWorkers(Store& store, Workflow& workflow, WorkerOptions options,
                            std::function<void(const ProcessResult&)> on_processed)
     : store_(store), workflow_(workflow), options_(options), on_processed_(std::move(on_processed)) {
   for (const auto& [name, c] : workflow_.connectors()) names_.push_back(name);
-  if (options_.threads < 1) options_.threads = 1;
+  // 0 threads: events are stored and acknowledged but not processed until a
+  // process with workers runs on this store (maintenance; crash tests).
+  if (options_.threads < 0) options_.threads = 0;
   if (options_.batch < 1) options_.batch = 1;
 }
 
@@ -19,7 +23,10 @@ void InboxWorkers::Start() {
   if (running_) return;
   running_ = true;
   stopping_ = false;
-  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] {
+      util::NameThisThread("inbox-worker");
+      Run();
+    });
 }
 
 void InboxWorkers::Stop() {
@@ -55,22 +62,28 @@ void InboxWorkers::Run() {
     auto claimed = store_.ClaimInbox(names_, options_.batch, NowMs());
     if (!claimed.ok()) spdlog::warn("inbox: claim failed: {}", claimed.status().ToString());
     if (claimed.ok() && !claimed->empty()) {
-      for (std::size_t i = 0; i < claimed->size(); ++i) {
-        bool stop;
+      // A batch of slow events (questions to a remote model) must not sit
+      // claimed behind one thread while others idle: past the time budget
+      // the rest go back to pending, for whichever thread claims next.
+      const auto deadline = std::chrono::steady_clock::now() + options_.batch_budget;
+      bool stopping = false;
+      auto stop_or_yield = [&] {
         {
           std::lock_guard<std::mutex> lock(mu_);
-          stop = stopping_;
+          stopping = stopping_;
         }
-        if (stop) {
-          std::vector<std::int64_t> rest;
-          for (std::size_t j = i; j < claimed->size(); ++j) rest.push_back((*claimed)[j].id);
-          util::Status st = store_.ReleaseInbox(rest);
-          if (!st.ok()) spdlog::warn("inbox: could not release {} event(s): {}", rest.size(), st.ToString());
-          return;
-        }
-        ProcessResult r = workflow_.Process((*claimed)[i]);
+        return stopping || std::chrono::steady_clock::now() > deadline;
+      };
+      std::size_t started = 0;
+      for (const ProcessResult& r : workflow_.ProcessBatch(*claimed, stop_or_yield, &started))
         if (on_processed_) on_processed_(r);
+      if (started < claimed->size()) {
+        std::vector<std::int64_t> rest;
+        for (std::size_t j = started; j < claimed->size(); ++j) rest.push_back((*claimed)[j].id);
+        util::Status st = store_.ReleaseInbox(rest);
+        if (!st.ok()) spdlog::warn("inbox: could not release {} event(s): {}", rest.size(), st.ToString());
       }
+      if (stopping) return;
       continue;  // there may be more
     }
     std::unique_lock<std::mutex> lock(mu_);

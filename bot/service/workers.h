@@ -15,8 +15,14 @@
 namespace deskbot::service {
 
 struct WorkerOptions {
-  int threads = 2;
-  int batch = 4;                           // events claimed at a time per thread
+  int threads = 2;                         // 0: store and acknowledge only
+  // Events claimed at a time per thread. Big batches make a busy workspace's
+  // flood of ignored events cheap (one claim and one "done" transaction per
+  // batch); questions in a batch are still processed one at a time.
+  int batch = 64;
+  // Longest a thread keeps its claimed batch before releasing what it has
+  // not started (so slow questions spread over the threads).
+  std::chrono::milliseconds batch_budget{100};
   std::chrono::milliseconds poll{1000};    // longest sleep without a wake-up (retries come due)
 };
 

@@ -97,39 +97,83 @@ std::string Workflow::Redact(const std::string& text) const {
   return options_.redact ? options_.redact(text) : text;
 }
 
-ProcessResult Workflow::Process(const InboxEvent& event) {
-  ProcessResult result;
-  const std::string what = "inbox event " + std::to_string(event.id) + " (" + event.event_key + ")";
-  auto finish_error = [&](Status st) {
-    result.error = st;
-    Status write;
-    if (st.code() == Status::Code::kNotFound && st.message().find("not claimed") != std::string::npos) {
-      result.outcome = ProcessResult::Outcome::kLost;
-      return result;
-    }
-    if (IsRetryable(st) && event.attempts < options_.max_attempts) {
-      result.outcome = ProcessResult::Outcome::kRetry;
-      auto delay = Backoff(event.attempts, options_.retry_base, options_.retry_max);
-      write = store_.RetryInbox(event.id, st.ToString(), NowMs() + delay.count());
-      spdlog::warn("{}: attempt {} failed, retrying in {} ms: {}", what, event.attempts,
-                   delay.count(), st.ToString());
-    } else {
-      result.outcome = ProcessResult::Outcome::kFailed;
-      write = store_.FailInbox(event.id, st.ToString());
-      spdlog::error("{}: failed after {} attempt(s): {}", what, event.attempts, st.ToString());
-    }
-    if (!write.ok()) spdlog::error("{}: could not record the failure: {}", what, write.ToString());
-    return result;
-  };
+ProcessResult Workflow::Process(const InboxEvent& event) { return ProcessOne(event, nullptr); }
 
+std::vector<ProcessResult> Workflow::ProcessBatch(std::span<const InboxEvent> events,
+                                                  const std::function<bool()>& stop,
+                                                  std::size_t* started) {
+  std::vector<ProcessResult> results;
+  std::vector<const InboxEvent*> ignored;
+  std::size_t i = 0;
+  for (; i < events.size() && !(stop && stop()); ++i) {
+    ProcessResult r = ProcessOne(events[i], &ignored);
+    if (r.type != kIgnoredType) results.push_back(std::move(r));
+  }
+  if (started != nullptr) *started = i;
+  for (ProcessResult& r : CompleteIgnored(ignored)) results.push_back(std::move(r));
+  return results;
+}
+
+std::vector<ProcessResult> Workflow::CompleteIgnored(const std::vector<const InboxEvent*>& ignored) {
+  std::vector<ProcessResult> results;
+  if (ignored.empty()) return results;
+  std::vector<std::int64_t> ids;
+  ids.reserve(ignored.size());
+  for (const InboxEvent* e : ignored) ids.push_back(e->id);
+  if (util::Result<std::int64_t> marked = store_.CompleteInboxBatch(ids); marked.ok()) {
+    results.resize(ignored.size());
+    for (std::size_t i = 0; i < ignored.size(); ++i) {
+      results[i].type = kIgnoredType;
+      if (metrics_ != nullptr) metrics_->CountEvent(ignored[i]->connector, kIgnoredType);
+    }
+    return results;
+  } else {
+    // The batch failed as a whole (e.g. the store was busy): one at a time,
+    // so each event gets its own retry or failure.
+    spdlog::warn("inbox: marking {} ignored event(s) done failed, one by one: {}", ids.size(),
+                 marked.status().ToString());
+  }
+  for (const InboxEvent* e : ignored) results.push_back(ProcessOne(*e, nullptr));
+  return results;
+}
+
+ProcessResult Workflow::FinishWithError(const InboxEvent& event, Status st, ProcessResult result) {
+  const std::string what = "inbox event " + std::to_string(event.id) + " (" + event.event_key + ")";
+  result.error = st;
+  if (st.code() == Status::Code::kNotFound && st.message().find("not claimed") != std::string::npos) {
+    result.outcome = ProcessResult::Outcome::kLost;
+    return result;
+  }
+  Status write;
+  if (IsRetryable(st) && event.attempts < options_.max_attempts) {
+    result.outcome = ProcessResult::Outcome::kRetry;
+    auto delay = Backoff(event.attempts, options_.retry_base, options_.retry_max);
+    write = store_.RetryInbox(event.id, st.ToString(), NowMs() + delay.count());
+    spdlog::warn("{}: attempt {} failed, retrying in {} ms: {}", what, event.attempts,
+                 delay.count(), st.ToString());
+  } else {
+    result.outcome = ProcessResult::Outcome::kFailed;
+    write = store_.FailInbox(event.id, st.ToString());
+    spdlog::error("{}: failed after {} attempt(s): {}", what, event.attempts, st.ToString());
+  }
+  if (!write.ok()) spdlog::error("{}: could not record the failure: {}", what, write.ToString());
+  return result;
+}
+
+ProcessResult Workflow::ProcessOne(const InboxEvent& event,
+                                   std::vector<const InboxEvent*>* defer_ignored) {
+  ProcessResult result;
   auto conn = connectors_.find(event.connector);
   if (conn == connectors_.end())
-    return finish_error(Status::InvalidArgument("no connector '" + event.connector + "'"));
+    return FinishWithError(event, Status::InvalidArgument("no connector '" + event.connector + "'"),
+                           result);
   if (event.attempts > options_.max_attempts)
     // Claimed more often than allowed without finishing: it probably kills
     // the process. Give up on it instead of dying again.
-    return finish_error(Status::Internal("gave up after " + std::to_string(event.attempts - 1) +
-                                         " unfinished attempts"));
+    return FinishWithError(event,
+                           Status::Internal("gave up after " + std::to_string(event.attempts - 1) +
+                                            " unfinished attempts"),
+                           result);
 
   util::Result<Inbound> decoded = Status::Internal("not decoded");
   try {
@@ -142,14 +186,19 @@ ProcessResult Workflow::Process(const InboxEvent& event) {
     // A payload that does not decode now never will: keep it, failed.
     Status st = decoded.status();
     if (IsRetryable(st)) st = Status::InvalidArgument(st.message());
-    return finish_error(st.WithContext("decode"));
+    return FinishWithError(event, st.WithContext("decode"), result);
+  }
+  if (decoded->kind == Inbound::Kind::kIgnore && defer_ignored != nullptr) {
+    defer_ignored->push_back(&event);  // marked done with the others (CompleteIgnored)
+    result.type = kIgnoredType;
+    return result;
   }
 
   Status st;
   try {
     switch (decoded->kind) {
       case Inbound::Kind::kIgnore:
-        result.type = "ignored";
+        result.type = kIgnoredType;
         st = store_.CompleteInbox(event.id, [](ChatTransaction&) { return Status::OK(); });
         break;
       case Inbound::Kind::kQuestion:
@@ -168,9 +217,9 @@ ProcessResult Workflow::Process(const InboxEvent& event) {
   } catch (const std::exception& e) {
     st = Status::Internal(std::string("unexpected exception: ") + e.what());
   }
-  if (!st.ok()) return finish_error(st);
+  if (!st.ok()) return FinishWithError(event, st, result);
   if (metrics_ != nullptr) metrics_->CountEvent(event.connector, result.type);
-  spdlog::debug("{}: {} done", what, result.type);
+  spdlog::debug("inbox event {} ({}): {} done", event.id, event.event_key, result.type);
   return result;
 }
 

@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -90,12 +91,26 @@ class Workflow {
   // a retry, or failed. kLost means the event was not ours any more (e.g.
   // released meanwhile): nothing was written.
   ProcessResult Process(const InboxEvent& event);
+  // Processes claimed events in order, each as Process does, except that the
+  // events that mean nothing to deskbot are marked done together in one
+  // transaction at the end (Store::CompleteInboxBatch). `stop` is asked before
+  // each event; *started says how many were started (the rest were not
+  // touched and are still claimed).
+  std::vector<ProcessResult> ProcessBatch(std::span<const InboxEvent> events,
+                                          const std::function<bool()>& stop, std::size_t* started);
 
   const ConnectorSet& connectors() const { return connectors_; }
   const WorkflowOptions& options() const { return options_; }
 
  private:
   struct Effects;
+  static constexpr const char* kIgnoredType = "ignored";
+  // Process, or (with `defer_ignored`) adds an event that decodes to nothing
+  // for deskbot to that list instead of marking it done.
+  ProcessResult ProcessOne(const InboxEvent& event, std::vector<const InboxEvent*>* defer_ignored);
+  std::vector<ProcessResult> CompleteIgnored(const std::vector<const InboxEvent*>& ignored);
+  // Back to pending for a retry, or failed; kLost when no longer claimed.
+  ProcessResult FinishWithError(const InboxEvent& event, util::Status st, ProcessResult result);
   util::Status HandleQuestion(const InboxEvent& event, Question question, ProcessResult& result);
   util::Status HandleVerdict(const InboxEvent& event, const Verdict& verdict, ProcessResult& result);
   util::Status HandleCommand(const InboxEvent& event, const ChatCommand& command,

@@ -356,8 +356,9 @@ Result<std::vector<bool>> SqliteStore::InsertInboxBatch(std::span<const InboxEve
   DESK_RETURN_IF_ERROR(tx.status().WithContext("store: inbox"));
   // One prepared statement for the whole batch: this is the ack path.
   Stmt ins(db,
-           "INSERT INTO inbox(connector, event_key, kind, payload, received_ms) "
-           "VALUES (?, ?, ?, ?, ?) ON CONFLICT(event_key) DO NOTHING");
+           "INSERT INTO inbox(connector, event_key, kind, payload, received_ms, state, done_ms) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_key) DO NOTHING");
+  const std::int64_t now = NowMs();
   for (std::size_t i = 0; i < events.size(); ++i) {
     const InboxEvent& e = events[i];
     ins.Reset();
@@ -365,7 +366,10 @@ Result<std::vector<bool>> SqliteStore::InsertInboxBatch(std::span<const InboxEve
         .Bind(2, e.event_key)
         .Bind(3, e.kind)
         .Bind(4, e.payload)
-        .Bind(5, e.received_ms != 0 ? e.received_ms : NowMs());
+        .Bind(5, e.received_ms != 0 ? e.received_ms : now)
+        .Bind(6, e.needs_processing ? "pending" : "done");
+    if (e.needs_processing) ins.BindNull(7);
+    else ins.Bind(7, now);
     // (The context string is built only on error: this loop runs per event.)
     if (Status st = ins.Run(); !st.ok()) return st.WithContext("store: inbox event " + e.event_key);
     fresh[i] = sqlite3_changes(db) > 0;
@@ -428,6 +432,27 @@ Status SqliteStore::CompleteInbox(std::int64_t inbox_id,
   Stmt done(db, "UPDATE inbox SET state = 'done', done_ms = ?, last_error = '' WHERE id = ?");
   DESK_RETURN_IF_ERROR(done.Bind(1, NowMs()).Bind(2, inbox_id).Run().WithContext(what));
   return tx.Commit().WithContext(what);
+}
+
+Result<std::int64_t> SqliteStore::CompleteInboxBatch(std::span<const std::int64_t> inbox_ids) {
+  if (inbox_ids.empty()) return std::int64_t{0};
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sqlite3* db = impl_->db;
+  Transaction tx(db, Transaction::Kind::kWrite);
+  DESK_RETURN_IF_ERROR(tx.status().WithContext("store: complete inbox batch"));
+  Stmt done(db,
+            "UPDATE inbox SET state = 'done', done_ms = ?, last_error = '' "
+            "WHERE id = ? AND state = 'processing'");
+  const std::int64_t now = NowMs();
+  std::int64_t marked = 0;
+  for (std::int64_t id : inbox_ids) {
+    done.Reset();
+    if (Status st = done.Bind(1, now).Bind(2, id).Run(); !st.ok())
+      return st.WithContext("store: complete inbox event " + std::to_string(id));
+    marked += sqlite3_changes(db);
+  }
+  DESK_RETURN_IF_ERROR(tx.Commit().WithContext("store: complete inbox batch"));
+  return marked;
 }
 
 Status SqliteStore::RetryInbox(std::int64_t inbox_id, const std::string& error,

@@ -133,7 +133,8 @@ inline std::int64_t SuggestionIdOf(const json& post) {
 
 class SlackServer {
  public:
-  explicit SlackServer(bool socket_mode = false) {
+  // workers = 0: deliveries are stored and acknowledged, never processed.
+  explicit SlackServer(bool socket_mode = false, int workers = 2) {
     REQUIRE(fake_.Start().ok());
     auto s = SqliteStore::Open(dir_.File("deskbot.db"));
     REQUIRE(s.ok());
@@ -141,6 +142,7 @@ class SlackServer {
     service::ServiceOptions o;
     o.port = 0;
     o.max_body_bytes = 64 << 10;
+    o.workers.threads = workers;
     o.workers.poll = std::chrono::milliseconds(100);
     o.outbox.poll = std::chrono::milliseconds(100);
     o.outbox.backoff_base = std::chrono::milliseconds(20);

@@ -14,10 +14,11 @@ namespace {
 const std::string kDeskbot = std::string(DESKBOT_BINARY_DIR) + "/bot/cli/deskbot";
 
 std::unique_ptr<Process> StartSlackServe(const TempDir& dir, const std::string& tag,
-                                         const std::string& api_url) {
+                                         const std::string& api_url, int workers = 2) {
   auto p = std::make_unique<Process>(
       std::vector<std::string>{kDeskbot, "serve"},
       std::map<std::string, std::string>{{"DESKBOT_DATA_DIR", dir.path().string()},
+                                         {"DESKBOT_SERVICE_WORKERS", std::to_string(workers)},
                                          {"DESKBOT_LISTEN", "127.0.0.1:0"},
                                          {"DESKBOT_AGENTS", kAgent},
                                          {"DESKBOT_CONFIG", ""},
@@ -113,6 +114,44 @@ TEST_CASE("deskbot serve with Slack: SIGKILL right after the ack then restart an
       CHECK(ThreadPosts(fake, "1700001000." + std::to_string(100000 + i)).size() == 1);
     CHECK(serve->Stop(SIGTERM) == std::optional<int>(0));
   }
+}
+
+TEST_CASE("deskbot serve with Slack: every event acked, none processed, SIGKILL: one reply each",
+          "[integration][slack][serve]") {
+  // The window between the ack and the processing, held open on purpose: the
+  // first process runs no workers (service.workers = 0), so every delivery it
+  // acknowledges is stored and unprocessed when it is killed.
+  REQUIRE(std::filesystem::exists(kDeskbot));
+  slack_fake::FakeSlack fake;
+  REQUIRE(fake.Start().ok());
+  TempDir dir;
+  constexpr int kEvents = 8;
+  {
+    auto serve = StartSlackServe(dir, "first", fake.api_base_url(), /*workers=*/0);
+    auto port = serve->WaitForOutput(R"(serving on http://127\.0\.0\.1:(\d+)/)", std::chrono::seconds(20));
+    INFO("stderr: " << serve->Errors());
+    REQUIRE(port.has_value());
+    for (int i = 0; i < kEvents; ++i) REQUIRE(Deliver("http://127.0.0.1:" + *port, 100 + i) == 200);
+    serve->Kill();
+  }
+  {
+    auto opened = SqliteStore::Open(dir.File("deskbot.db"));
+    REQUIRE(opened.ok());
+    auto c = (*opened)->CountChatQueues();
+    REQUIRE(c.ok());
+    CHECK(c->inbox_pending == kEvents);  // acknowledged, stored, not processed
+    CHECK(c->inbox_done == 0);
+  }
+  CHECK(AgentPosts(fake).empty());
+  auto serve = StartSlackServe(dir, "second", fake.api_base_url());
+  INFO("stderr: " << serve->Errors());
+  REQUIRE(serve->WaitForOutput(R"(serving on http://127\.0\.0\.1:(\d+)/)", std::chrono::seconds(20)));
+  REQUIRE(Eventually([&] { return AgentPosts(fake).size() >= kEvents; }, std::chrono::seconds(30)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(AgentPosts(fake).size() == kEvents);
+  for (int i = 0; i < kEvents; ++i)
+    CHECK(ThreadPosts(fake, "1700001000." + std::to_string(100000 + 100 + i)).size() == 1);
+  CHECK(serve->Stop(SIGTERM) == std::optional<int>(0));
 }
 
 }  // namespace deskbot::testing

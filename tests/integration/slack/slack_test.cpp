@@ -183,6 +183,27 @@ TEST_CASE("slack: redelivery and app_mention + message for one post give one que
   CHECK(AgentPosts(s.fake()).size() == 1);
 }
 
+TEST_CASE("slack: traffic that is not a question is stored done at receipt; questions wait",
+          "[integration][slack]") {
+  SlackServer s(false, /*workers=*/0);  // nothing is processed: what is done was triaged
+  REQUIRE(s.Event(EventCallback("EvNoise1", "message", "1700000007.000100", "lunch?", "C0RANDOM")).status ==
+          200);
+  REQUIRE(s.Event(EventCallback("EvNoise2", "message", "1700000007.000200", "an answer", "C0QUESTIONS",
+                                kBotUser))
+              .status == 200);
+  REQUIRE(s.Event(EventCallback("EvAsk1", "app_mention", "1700000007.000300", "<@U0BOT> vpn down?"))
+              .status == 200);
+  // A redelivery of triaged traffic is still a duplicate (it is stored).
+  REQUIRE(s.Event(EventCallback("EvNoise1", "message", "1700000007.000100", "lunch?", "C0RANDOM")).status ==
+          200);
+  auto c = s.store().CountChatQueues();
+  REQUIRE(c.ok());
+  CHECK(c->inbox_done == 2);
+  CHECK(c->inbox_pending == 1);
+  CHECK(c->inbox_processing == 0);
+  CHECK(AgentPosts(s.fake()).empty());
+}
+
 TEST_CASE("slack: fixtures and slash commands", "[integration][slack]") {
   SlackServer s;
   // The stored Slack fixture (an app mention with text "Test": the model abstains).

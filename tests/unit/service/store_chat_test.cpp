@@ -136,6 +136,35 @@ TEST_CASE("claimed inbox events complete with their effects in one transaction",
   }
 }
 
+TEST_CASE("events triaged at receipt are stored done; ignored ones complete as a batch",
+          "[service][store]") {
+  auto store = OpenMemory();
+  InboxEvent noise = Event("noise");
+  noise.needs_processing = false;
+  REQUIRE(store->InsertInboxBatch(std::vector<InboxEvent>{noise, Event("a"), Event("b"), Event("c")})
+              .ok());
+  // The triaged event is kept (for dedupe: a redelivery is a duplicate) but
+  // never handed to a worker.
+  CHECK(*store->InsertInboxBatch(std::vector<InboxEvent>{noise}) == std::vector<bool>{false});
+  auto claimed = store->ClaimInbox(kTest, 10, 2000);
+  REQUIRE(claimed.ok());
+  REQUIRE(claimed->size() == 3);
+  CHECK(claimed->front().event_key == "test:a");
+  // a and b are ignored by the workers and marked done in one call; c was
+  // released meanwhile (not claimed any more) and is left alone.
+  REQUIRE(store->ReleaseInbox(std::vector<std::int64_t>{(*claimed)[2].id}).ok());
+  auto marked = store->CompleteInboxBatch(
+      std::vector<std::int64_t>{(*claimed)[0].id, (*claimed)[1].id, (*claimed)[2].id});
+  REQUIRE(marked.ok());
+  CHECK(*marked == 2);
+  auto counts = store->CountChatQueues();
+  REQUIRE(counts.ok());
+  CHECK(counts->inbox_done == 3);
+  CHECK(counts->inbox_pending == 1);
+  CHECK(counts->inbox_processing == 0);
+  CHECK(*store->CompleteInboxBatch(std::vector<std::int64_t>{}) == 0);
+}
+
 TEST_CASE("inbox retry, failure, release and requeue", "[service][store]") {
   auto store = OpenMemory();
   REQUIRE(store->InsertInboxBatch(std::vector<InboxEvent>{Event("a"), Event("b")}).ok());

@@ -327,6 +327,44 @@ TEST_CASE("commands get a reply; unknown events are ignored; bad payloads fail a
   CHECK(counts->inbox_done == 2);
 }
 
+TEST_CASE("a batch marks its ignored events done together and stops where it is told",
+          "[service]") {
+  Harness h;
+  h.Receive("n1", {{"type", "reaction_added"}});
+  h.Ask("q1", "my vpn drops");
+  h.Receive("n2", {{"type", "reaction_added"}});
+  h.Receive("n3", {{"type", "reaction_added"}});
+  const std::vector<std::string> names{"fake"};
+  auto claimed = h.store->ClaimInbox(names, 10, NowMs());
+  REQUIRE(claimed->size() == 4);
+  std::size_t started = 0;
+  auto results = h.workflow->ProcessBatch(*claimed, nullptr, &started);
+  CHECK(started == 4);
+  REQUIRE(results.size() == 4);
+  CHECK(results[0].type == "question");  // the ignored ones are finished last, together
+  for (std::size_t i = 1; i < results.size(); ++i) {
+    CHECK(results[i].type == "ignored");
+    CHECK(results[i].outcome == ProcessResult::Outcome::kDone);
+  }
+  CHECK(h.store->CountChatQueues()->inbox_done == 4);
+
+  // Told to stop after the first event: the rest stay claimed, untouched, for
+  // the caller to release.
+  h.Ask("q2", "printer offline");
+  h.Receive("n4", {{"type", "reaction_added"}});
+  h.Receive("n5", {{"type", "reaction_added"}});
+  claimed = h.store->ClaimInbox(names, 10, NowMs());
+  REQUIRE(claimed->size() == 3);
+  int asked = 0;
+  results = h.workflow->ProcessBatch(*claimed, [&] { return asked++ >= 1; }, &started);
+  CHECK(started == 1);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].type == "question");
+  auto counts = h.store->CountChatQueues();
+  CHECK(counts->inbox_done == 5);
+  CHECK(counts->inbox_processing == 2);
+}
+
 TEST_CASE("an outbox send failure is retried and sent once; a permanent one is not retried",
           "[service]") {
   Harness h;
