@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "bot/service/outbound.h"
+#include "connectors/util/thread_name.h"
 
 namespace deskbot::service {
 
@@ -25,7 +26,10 @@ void OutboxSender::Start() {
   if (running_) return;
   running_ = true;
   stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    util::NameThisThread("outbox-sender");
+    Run();
+  });
 }
 
 void OutboxSender::Stop() {

@@ -4,6 +4,8 @@
 
 #include <exception>
 
+#include "connectors/util/thread_name.h"
+
 namespace deskbot::service {
 
 using util::Status;
@@ -23,7 +25,10 @@ void Scheduler::Start() {
   if (running_ || jobs_.empty()) return;
   running_ = true;
   stopping_ = false;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    util::NameThisThread("scheduler");
+    Run();
+  });
 }
 
 void Scheduler::Stop() {

@@ -22,6 +22,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "connectors/util/thread_name.h"
+
 namespace http::server {
 
 namespace beast = boost::beast;
@@ -300,7 +302,13 @@ struct Shared {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {}
+      : stream_(std::move(socket)), shared_(std::move(shared)) {
+    // Once per connection, not per request (a keep-alive connection carries
+    // thousands): it costs a getpeername call and a string.
+    beast::error_code ec;
+    auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_address_ = remote.address().to_string() + ":" + std::to_string(remote.port());
+  }
 
   ~Session() {
     std::lock_guard<std::mutex> lock(shared_->mu);
@@ -383,9 +391,7 @@ class Session : public std::enable_shared_from_this<Session> {
       req.headers.Add(std::string(f.name_string()), std::string(f.value()));
     }
     req.body = std::move(msg.body());
-    beast::error_code rec;
-    auto remote = stream_.socket().remote_endpoint(rec);
-    if (!rec) req.remote_address = remote.address().to_string() + ":" + std::to_string(remote.port());
+    req.remote_address = remote_address_;
 
     auto pending = std::make_shared<Pending>(shared_from_this(), msg.keep_alive(), msg.version());
     try {
@@ -498,6 +504,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   std::shared_ptr<Shared> shared_;
+  std::string remote_address_;  // "host:port" of the peer, for handlers
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<void> res_;
@@ -587,7 +594,10 @@ class Server::Impl {
     listener_ = std::make_shared<Listener>(ioc_, std::move(acceptor), shared_);
     listener_->Run();
     int n = std::max(1, opt.threads);
-    for (int i = 0; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this] {
+      util::NameThisThread("http-io");
+      ioc_.run();
+    });
     started_ = true;
     return util::Status::OK();
   }

@@ -51,16 +51,22 @@ wait_port() {
   echo "ack_bench: nothing listening on $1" >&2; exit 1
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU ticks of a process's threads by name (deskbot names its threads:
+# http-io, inbox-writer, inbox-worker, outbox-sender, ...): "name=ticks ...".
+thread_ticks() {
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s\n' "$(cat "$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+  done | awk '{a[$1] += $2} END {for (n in a) printf "%s=%d ", n, a[n]}'
+}
 clk=$(getconf CLK_TCK)
 
 # --- servers -------------------------------------------------------------------
 port_deskbot=$(free_port)
 mkdir -p "$work/deskbot"
-# server.threads: the service mounts chat routes through a blocking shim until
-# it registers them with Router::AddAsync, so each in-flight request holds an
-# I/O thread; as many threads as connections keep that from capping batches.
+# Default settings (server.threads = 2: /slack/events never holds an I/O
+# thread while its event is stored). DESKBOT_BENCH_SERVER_THREADS overrides.
 DESKBOT_DATA_DIR="$work/deskbot" DESKBOT_CONFIG="" DESKBOT_LISTEN="127.0.0.1:$port_deskbot" \
-DESKBOT_SERVER_THREADS=${DESKBOT_BENCH_SERVER_THREADS:-64} DESKBOT_LOG_LEVEL=warn \
+DESKBOT_SERVER_THREADS=${DESKBOT_BENCH_SERVER_THREADS:-2} DESKBOT_LOG_LEVEL=warn \
 DESKBOT_SLACK_SIGNING_SECRET=$secret DESKBOT_SLACK_BOT_TOKEN=xoxb-bench-dummy \
 DESKBOT_SLACK_API_URL=http://127.0.0.1:1/api DESKBOT_AGENTS=U0AGENT \
   "$deskbot" serve >"$work/deskbot.out" 2>"$work/deskbot.err" &
@@ -109,13 +115,17 @@ run() {  # name pid port conns pool-offset
   # Fresh, distinct ids for this run: shift the pool so runs do not overlap.
   local before after out
   before=$(cpu_ticks "$pid")
+  local threads_before threads_after
+  threads_before=$(thread_ticks "$pid")
   out=$(wrk -t"$wrk_threads" -c"$c" -d"${secs}s" --latency -s "$work/pool.lua" "http://127.0.0.1:$port" \
         -- "$wrk_threads" "$first" 2>&1)
   after=$(cpu_ticks "$pid")
+  threads_after=$(thread_ticks "$pid")
   echo "$out" >"$work/wrk-$name-$c.txt"
-  python3 - "$name" "$c" "$before" "$after" "$clk" "$work/wrk-$name-$c.txt" >>"$results" <<'PY'
+  python3 - "$name" "$c" "$before" "$after" "$clk" "$work/wrk-$name-$c.txt" \
+    "$threads_before" "$threads_after" >>"$results" <<'PY'
 import re, sys
-name, c, before, after, clk, path = sys.argv[1:]
+name, c, before, after, clk, path, tb, ta = sys.argv[1:]
 text = open(path).read()
 def lat(p):
     m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s)\s*$" % p, text, re.M)
@@ -127,8 +137,15 @@ non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 errors = int(non2xx.group(1)) if non2xx else 0
 rate = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
 cpu_us = (int(after) - int(before)) * 1e6 / int(clk)
+# CPU per event by thread name (only meaningful for deskbot, whose threads
+# are named): where the time goes, ack path (http-io, inbox-writer) or not.
+def ticks(text):
+    return {k: int(v) for k, v in (kv.split("=") for kv in text.split())}
+b, a = ticks(tb), ticks(ta)
+split = ",".join("%s:%.1f" % (n, (a[n] - b.get(n, 0)) * 1e6 / int(clk) / max(reqs, 1))
+                 for n in sorted(a) if a[n] - b.get(n, 0) > 0)
 print("\t".join(map(str, [name, c, reqs, errors, round(rate), lat(50), lat(99),
-                          round(cpu_us / max(reqs, 1), 1)])))
+                          round(cpu_us / max(reqs, 1), 1), split or "-"])))
 PY
 }
 
@@ -157,15 +174,27 @@ rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
 print("%-8s %5s %9s %6s %9s %10s %10s %12s" % ("server", "conns", "requests", "non2xx", "acks/s",
                                                 "p50 us", "p99 us", "cpu us/ev"))
 res = {}
-for name, c, reqs, err, rate, p50, p99, cpu in rows:
+for name, c, reqs, err, rate, p50, p99, cpu, split in rows:
     print("%-8s %5s %9s %6s %9s %10.0f %10.0f %12s" % (name, c, reqs, err, rate, float(p50), float(p99), cpu))
     res.setdefault(name, {})[c] = {"requests": int(reqs), "non2xx": int(err), "acks_per_s": int(rate),
                                    "p50_us": float(p50), "p99_us": float(p99), "cpu_us_per_event": float(cpu)}
+    if name == "deskbot":
+        by_thread = {k: float(v) for k, v in (kv.split(":") for kv in split.split(",") if ":" in kv)}
+        res[name][c]["cpu_us_per_event_by_thread"] = by_thread
+        print("         deskbot CPU us/event by thread: " +
+              ", ".join("%s %.1f" % kv for kv in sorted(by_thread.items())))
 ratios = {c: round(res["deskbot"][c]["acks_per_s"] / max(res["bolt"][c]["acks_per_s"], 1), 2)
           for c in res["deskbot"]}
+nginx_ratios = {c: round(res["deskbot"][c]["acks_per_s"] / max(res["nginx"][c]["acks_per_s"], 1), 2)
+                for c in res["deskbot"]}
+cpu_ratios = {c: round(res["bolt"][c]["cpu_us_per_event"] / max(res["deskbot"][c]["cpu_us_per_event"], 0.1), 2)
+              for c in res["deskbot"]}
 print("deskbot / bolt throughput:", ratios)
+print("deskbot / nginx throughput:", nginx_ratios)
+print("bolt CPU per event / deskbot CPU per event:", cpu_ratios)
 print("deskbot acked %d distinct events, inbox holds %d rows (pool %d ids)" % (acked, stored, pool))
 ok = stored >= acked
 print(json.dumps({"bench": "slack_ack", "results": res, "deskbot_vs_bolt": ratios,
+                  "deskbot_vs_nginx": nginx_ratios, "bolt_cpu_over_deskbot_cpu": cpu_ratios,
                   "deskbot_acked": acked, "deskbot_stored": stored, "all_acked_stored": ok}))
 PY
