@@ -23,7 +23,7 @@ bool HasAudit(SqliteStore& store, const std::string& action, const std::string& 
 
 }  // namespace
 
-TEST_CASE("teams: channel mention -> card -> approve invoke -> reply in the thread, pair approved",
+TEST_CASE("teams: channel mention -> card -> approve invoke -> reply in the thread - pair approved",
           "[integration][teams]") {
   TeamsServer s;
   const json question = ChannelQuestion("1767326100001", "my vpn is broken");
@@ -133,7 +133,7 @@ TEST_CASE("teams: personal chat question -> reject invoke -> reason kept and not
   CHECK(HasAudit(s.store(), "verdict.reject", std::string("teams:") + kAgentAad));
 }
 
-TEST_CASE("teams: a non-agent's click is refused politely, audited, and decides nothing",
+TEST_CASE("teams: a non-agent click is refused politely and audited and decides nothing",
           "[integration][teams]") {
   TeamsServer s;
   const json question = ChannelQuestion("1767326100004", "vpn is slow");
@@ -206,7 +206,7 @@ TEST_CASE("teams: a second click on a decided suggestion and an empty edit are a
   CHECK(SuggestionOf(s.store(), sid).state == SuggestionState::kApproved);
 }
 
-TEST_CASE("teams: a recorded thread reply is a question; a recorded Action.Submit is not",
+TEST_CASE("teams: a recorded thread reply is a question - a recorded Action.Submit is not",
           "[integration][teams]") {
   TeamsServer s;
   json reply = Fixture("message_channel_thread_reply_mention.json");
@@ -231,7 +231,7 @@ TEST_CASE("teams: a recorded thread reply is a question; a recorded Action.Submi
   CHECK(none->empty());
 }
 
-TEST_CASE("teams: forged, expired, wrong-audience, wrong-issuer or wrong-serviceUrl tokens get 401 and store nothing",
+TEST_CASE("teams: forged or expired or wrong-audience or wrong-issuer or wrong-serviceUrl tokens get 401 and store nothing",
           "[integration][teams]") {
   TeamsServer s;
   const json question = ChannelQuestion("1767326100005", "my vpn is broken");

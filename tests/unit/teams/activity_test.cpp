@@ -177,7 +177,7 @@ TEST_CASE("malformed activities get clear errors that do not echo the body", "[t
   CHECK(odd->text.empty());
 }
 
-TEST_CASE("mention stripping uses entities, keeps other people's names", "[teams][activity]") {
+TEST_CASE("mention stripping uses entities - keeps other people's names", "[teams][activity]") {
   Activity a;
   a.recipient.id = "28:bot";
   a.text = "Hi <at>Help Bot</at> please ask <at>Alice Smith</at> about VPN &amp; DNS&nbsp;";

@@ -163,7 +163,7 @@ TEST_CASE("the serviceurl claim must match the activity's serviceUrl", "[teams][
   RequireRefused(h.Check(good, "msteams", url.substr(0, url.size() - 1)), good, "serviceurl");
 }
 
-TEST_CASE("an unknown kid refetches keys once, then is rate limited", "[teams][auth]") {
+TEST_CASE("an unknown kid refetches keys once - then is rate limited", "[teams][auth]") {
   Harness h;
   REQUIRE(h.Check(h.fake->MintActivityToken()).ok());
   REQUIRE(h.fake->jwks_requests() == 1);
@@ -205,7 +205,7 @@ TEST_CASE("keys are refreshed periodically and a failed refresh keeps old keys",
   CHECK(h.auth->key_fetches() == 3);
 }
 
-TEST_CASE("no reachable key source is Unavailable, not Unauthorized", "[teams][auth]") {
+TEST_CASE("no reachable key source is Unavailable - not Unauthorized", "[teams][auth]") {
   Harness h;
   std::string token = h.fake->MintActivityToken();
   h.fake->Stop();
@@ -238,7 +238,7 @@ TEST_CASE("the signing key must be endorsed for the activity's channel", "[teams
   CHECK(h.Check(token, "msteams").ok());
 }
 
-TEST_CASE("algorithm confusion is refused; RS512 is allowed like in the SDK", "[teams][auth]") {
+TEST_CASE("algorithm confusion is refused - RS512 is allowed like in the SDK", "[teams][auth]") {
   Harness h;
   std::string header = Base64UrlEncode(R"({"alg":"none","kid":"fake-key-1"})");
   std::string payload = Base64UrlEncode(R"({"iss":"https://api.botframework.com"})");

@@ -32,7 +32,7 @@ SuggestionCardData Sample() {
 
 }  // namespace
 
-TEST_CASE("the suggestion card shows text, confidence, sources and three actions", "[teams][cards]") {
+TEST_CASE("the suggestion card shows text - confidence - sources and three actions", "[teams][cards]") {
   json card = json::parse(SuggestionCard(Sample()));
   CHECK(card["type"] == "AdaptiveCard");
   CHECK(card["version"] == "1.5");  // Action.Execute needs >= 1.4
@@ -99,7 +99,7 @@ TEST_CASE("the suggestion card stays small and valid with huge or odd text", "[t
   CHECK(plain["body"][2]["text"] == "Confidence: 0%");
 }
 
-TEST_CASE("the decided card says who decided when, with no actions", "[teams][cards]") {
+TEST_CASE("the decided card says who decided when - with no actions", "[teams][cards]") {
   DecidedCardData d;
   d.suggestion_id = "981";
   d.decision = "approved";

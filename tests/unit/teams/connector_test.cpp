@@ -59,7 +59,7 @@ struct Harness {
 
 }  // namespace
 
-TEST_CASE("a reply goes to the thread of the question, with a bearer token", "[teams][connector]") {
+TEST_CASE("a reply goes to the thread of the question - with a bearer token", "[teams][connector]") {
   Harness h;
   auto id = h.connector->ReplyToActivity(h.fake->service_url(), kChannelThread, "1767326091220",
                                          h.Text("Restart the VPN client."));
@@ -148,7 +148,7 @@ TEST_CASE("a 429 is retried and the message is posted exactly once", "[teams][co
   CHECK(h.sleeps[0] == std::chrono::seconds(1));  // Retry-After honoured
 }
 
-TEST_CASE("5xx is retried; persistent failure is Unavailable with the Connector's code", "[teams][connector]") {
+TEST_CASE("5xx is retried - persistent failure is Unavailable with the Connector's code", "[teams][connector]") {
   Harness h;
   h.fake->FailNext(503, 2);
   REQUIRE(h.connector->SendToConversation(h.fake->service_url(), "a:c", h.Text("hi")).ok());
