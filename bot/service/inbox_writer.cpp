@@ -88,7 +88,13 @@ void InboxWriter::Run() {
       started_.erase(started_.begin(), started_.begin() + n);
     }
     lock.unlock();
+    const bool busy = events.size() > 1;
     Commit(events, acks, started);
+    // Under load (more than one event arrived during the last commit), let
+    // the next batch gather a little longer: a commit costs about the same
+    // for 5 events as for 50, so bigger batches cost less CPU per event. An
+    // event arriving at an idle writer is still written at once.
+    if (busy && options_.gather.count() > 0) std::this_thread::sleep_for(options_.gather);
     events.clear();
     acks.clear();
     started.clear();
