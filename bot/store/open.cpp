@@ -27,7 +27,9 @@ util::Result<std::unique_ptr<Store>> OpenStore(const Config& config) {
       return util::Status::IOError("store: cannot create directory " + dir.string() + ": " +
                                    ec.message());
   }
-  auto store = SqliteStore::Open(path);
+  SqliteOptions options;
+  options.synchronous = config.GetString("store.synchronous", options.synchronous);
+  auto store = SqliteStore::Open(path, options);
   if (!store.ok()) return store.status();
   return std::unique_ptr<Store>(std::move(store).value());
 }

@@ -146,7 +146,11 @@ int SqliteStore::LatestSchemaVersion() { return sqlite::Migrations().back().vers
 
 const std::string& SqliteStore::path() const { return impl_->path; }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       const SqliteOptions& options) {
+  if (options.synchronous != "normal" && options.synchronous != "full")
+    return Status::InvalidArgument("store.synchronous must be normal or full, not '" +
+                                   options.synchronous + "'");
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   const std::string what = "store " + path;
@@ -176,10 +180,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
   // Memory-mapped reads and a larger page cache: the service's inbox workers
   // read back rows the writer just committed, and going through read() for
   // every page showed up as most of the ack path's CPU time.
-  DESK_RETURN_IF_ERROR(sqlite::Exec(db,
-                                    "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
-                                    "PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768",
-                                    what + ": settings"));
+  const std::string settings = "PRAGMA foreign_keys = ON; PRAGMA synchronous = " +
+                               std::string(options.synchronous == "full" ? "FULL" : "NORMAL") +
+                               "; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32768";
+  DESK_RETURN_IF_ERROR(sqlite::Exec(db, settings.c_str(), what + ": settings"));
   DESK_RETURN_IF_ERROR(sqlite::Migrate(db, path));
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
 }

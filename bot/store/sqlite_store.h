@@ -26,13 +26,24 @@
 
 namespace deskbot {
 
+// When a commit counts as stored. "normal" (the default): committed to the
+// write-ahead log, which survives a killed process (the kernel has the
+// write) but may lose the last commits to a power cut or an OS crash.
+// "full": every commit also waits for the disk (fsync), which survives
+// those too, at one fsync per commit (the inbox batches its commits, so
+// per batch of events, not per event).
+struct SqliteOptions {
+  std::string synchronous = "normal";  // normal | full
+};
+
 class SqliteStore final : public Store {
  public:
   // Opens (creating when missing) the database at `path` and migrates it to
   // the latest schema. ":memory:" gives a private in-memory database (tests).
   // A file that is not an SQLite database gives kCorruption; a database from
   // a newer deskbot gives kInvalidArgument naming both versions.
-  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                   const SqliteOptions& options = {});
 
   // The schema version this binary creates (the number of migrations).
   static int LatestSchemaVersion();

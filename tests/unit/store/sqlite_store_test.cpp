@@ -660,3 +660,28 @@ TEST_CASE("store: the inbox and outbox claims use an index, not a scan of every 
 
 }  // namespace
 }  // namespace deskbot
+
+namespace deskbot {
+
+TEST_CASE("store.synchronous: full opens and stores; an unknown value is refused", "[store]") {
+  TempDir dir;
+  SqliteOptions full;
+  full.synchronous = "full";
+  auto store = SqliteStore::Open(dir.File("full.db"), full);
+  REQUIRE(store.ok());
+  InboxEvent e;
+  e.connector = "test";
+  e.event_key = "test:1";
+  e.payload = "{}";
+  REQUIRE((*store)->InsertInboxBatch(std::span<const InboxEvent>(&e, 1)).ok());
+  CHECK((*store)->CountChatQueues()->inbox_pending == 1);
+
+  SqliteOptions odd;
+  odd.synchronous = "sometimes";
+  auto refused = SqliteStore::Open(dir.File("odd.db"), odd);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == util::Status::Code::kInvalidArgument);
+  CHECK(refused.status().message().find("store.synchronous") != std::string::npos);
+}
+
+}  // namespace deskbot
