@@ -459,8 +459,12 @@ util::Result<std::string> TeamsChat::PostSuggestion(const OutboundContext&, cons
   const std::string asker = NameOf(post.question.asker);
   card.question = asker + " asked: " + post.question.text;
   if (post.question.thread.find("|" + std::string(kWebhookThread)) != std::string::npos)
-    card.question += post.abstained ? "\n(via the outgoing webhook: they were told an agent will follow up)"
-                                    : "\n(via the outgoing webhook: they already saw this suggestion)";
+    // What the asker saw was decided by the webhook's own (time-bounded) call.
+    card.question += post.abstained
+                         ? "\n(via the outgoing webhook: they were told an agent will follow up; "
+                           "deskbot cannot post there, reply in the channel yourself)"
+                         : "\n(via the outgoing webhook: they were shown this suggestion unless the "
+                           "model was too slow; deskbot cannot post there later)";
   card.text = post.abstained || post.text.empty()
                   ? std::string("(no suggested answer: the model was not confident. Use Edit to write one.)")
                   : post.text;
@@ -549,6 +553,7 @@ util::Result<std::unique_ptr<TeamsChat>> TeamsFromConfig(const Config& config, S
   for (const std::string& id : config.GetList("teams.agents")) ids.push_back(id);
   // Agents named for one chat only ("teams:<aad id>") or for any.
   for (std::string& id : ids) {
+    if (id.empty()) continue;
     const auto colon = id.find(':');
     if (colon == std::string::npos) o.agent_ids.push_back(id);
     else if (id.compare(0, colon, TeamsChat::kName) == 0) o.agent_ids.push_back(id.substr(colon + 1));

@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -132,7 +133,9 @@ inline std::int64_t SuggestionIdOf(const RecordedActivity& post) {
 
 class TeamsServer {
  public:
-  TeamsServer() {
+  // `model_delay`: how long the webhook's model takes (to go past `budget`).
+  explicit TeamsServer(std::chrono::milliseconds model_delay = std::chrono::milliseconds(0),
+                       std::chrono::milliseconds budget = std::chrono::milliseconds(3500)) {
     REQUIRE(fake_.Start().ok());
     auto s = SqliteStore::Open(dir_.File("deskbot.db"));
     REQUIRE(s.ok());
@@ -162,7 +165,11 @@ class TeamsServer {
     t.agents_service_url = fake_.service_url();
     t.agent_ids = {kAgentAad};
     t.webhook_secret = kWebhookSecret;
-    t.suggest = [model](const std::string& q) { return model->Suggest(q); };
+    t.suggest = [model, model_delay](const std::string& q) {
+      std::this_thread::sleep_for(model_delay);
+      return model->Suggest(q);
+    };
+    t.webhook_budget = budget;
     auto chat = chat::TeamsChat::Create(*store_, service_->inbox(), t);
     REQUIRE(chat.ok());
     teams_ = std::move(chat).value();

@@ -197,7 +197,9 @@ TEST_CASE("teams: a second click on a decided suggestion and an empty edit are a
     auto v = s.store().ListVerdicts(sid);
     return v.ok() && v->size() == 3;
   }));
-  for (const VerdictRecord& v : *s.store().ListVerdicts(sid))
+  auto verdicts = s.store().ListVerdicts(sid);
+  REQUIRE(verdicts.ok());
+  for (const VerdictRecord& v : *verdicts)
     CHECK(v.outcome == (v.verdict.action == VerdictAction::kApprove ? VerdictOutcome::kApplied
                                                                      : VerdictOutcome::kIgnored));
   REQUIRE(Eventually([&] { return !RepliesTo(s.fake(), conversation, "1767326100010").empty(); }));
@@ -341,7 +343,7 @@ TEST_CASE("teams webhook: a good HMAC gets the suggestion synchronously and the 
   // (bot mode is on here too) that says the asker already saw it.
   REQUIRE(Eventually([&] { return !CardPosts(s.fake()).empty(); }));
   const RecordedActivity card = CardPosts(s.fake()).back();
-  CHECK(card.body.find("already saw this suggestion") != std::string::npos);
+  CHECK(card.body.find("via the outgoing webhook: they were shown this suggestion") != std::string::npos);
   auto questions = s.store().ListQuestions("teams", question["conversation"]["id"]);
   REQUIRE(questions.ok());
   REQUIRE(questions->size() == 1);
@@ -394,6 +396,27 @@ TEST_CASE("teams webhook: a bad or missing HMAC gets 401 and stores nothing", "[
   CHECK(s.api().Send("POST", "/teams/webhook", body, {{"Authorization", "Bearer x"}}).status == 401);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   CHECK(InboxTotal(s.store()) == 0);
+}
+
+}  // namespace deskbot::testing
+
+namespace deskbot::testing {
+
+TEST_CASE("teams webhook: a model slower than the budget gets the follow-up notice in time",
+          "[integration][teams][webhook]") {
+  TeamsServer s(std::chrono::milliseconds(1500), std::chrono::milliseconds(100));
+  const json question = ChannelQuestion("1767326200004", "my vpn is broken");
+  Reply r = s.Webhook(question);
+  REQUIRE(r.status == 200);
+  // The model would have answered (it knows "vpn"), but not within the budget.
+  CHECK(r.body.value("text", "").find("An agent will") != std::string::npos);
+  CHECK(r.body.value("text", "").find("Restart the VPN client") == std::string::npos);
+  // The question is recorded all the same.
+  REQUIRE(Eventually([&] {
+    auto q = s.store().ListQuestions("teams", question["conversation"]["id"]);
+    return q.ok() && q->size() == 1;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));  // let the model thread finish
 }
 
 }  // namespace deskbot::testing

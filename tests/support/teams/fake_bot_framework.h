@@ -9,7 +9,9 @@
 //
 // Signing keys are RSA pairs generated at test time with OpenSSL; the fake
 // mints activity JWTs with them (good ones and every kind of bad one).
-// Later end-to-end tests link this library (target teams_fake).
+// The unit tests (tests/unit/teams) and the end-to-end tests of the Teams
+// adapter (tests/integration/teams) link it: target teams_fake, defined by
+// teams_fake.cmake next to this file.
 #pragma once
 
 #include <chrono>
