@@ -420,3 +420,31 @@ TEST_CASE("teams webhook: a model slower than the budget gets the follow-up noti
 }
 
 }  // namespace deskbot::testing
+
+namespace deskbot::testing {
+
+TEST_CASE("teams: malformed bodies and foreign card actions get clear answers and store nothing",
+          "[integration][teams]") {
+  TeamsServer s;
+  // Not JSON, with a token minted for the fake's serviceUrl: 400 naming the problem.
+  Reply bad = s.api().Send("POST", "/api/messages", "{\"type\": \"message\", \"text\": ",
+                           {{"Authorization", "Bearer " + s.fake().MintActivityToken()}});
+  CHECK(bad.status == 400);
+  CHECK(bad.text.find("JSON") != std::string::npos);
+  // An Action.Execute that is not one of deskbot's cards: an invoke error body.
+  auto foreign = s.Deliver(Fixture("invoke_adaptiveCard_action_execute.json"));
+  CHECK(foreign.status == 200);
+  json e = json::parse(foreign.body, nullptr, false);
+  CHECK(e.value("statusCode", 0) == 400);
+  CHECK(e.value("type", "") == "application/vnd.microsoft.error");
+  // A correctly signed webhook call whose body is not an activity.
+  const std::string junk = "[1, 2, 3]";
+  auto sig = teams::SignOutgoingWebhook(junk, kWebhookSecret);
+  REQUIRE(sig.ok());
+  CHECK(s.api().Send("POST", "/teams/webhook", junk, {{"Authorization", *sig}}).status == 400);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(InboxTotal(s.store()) == 0);
+  CHECK(s.fake().recorded().empty());
+}
+
+}  // namespace deskbot::testing
