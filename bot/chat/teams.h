@@ -57,6 +57,7 @@
 // conversation like any other.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
