@@ -149,6 +149,7 @@ void RunServe(CliContext& ctx) {
   options.outbox.max_attempts = static_cast<int>(config.GetInt("outbox.max_attempts", 8));
   options.outbox.backoff_base = std::chrono::milliseconds(config.GetInt("outbox.backoff_ms", 1000));
   options.harvest_interval = Minutes(config.GetInt("harvest.interval_minutes", 0));
+  options.inbox_retention = std::chrono::hours(config.GetInt("inbox.retention_hours", 72));
   options.retrain.every_pairs = config.GetInt("retrain.every_pairs", 0);
   options.retrain.interval = Minutes(config.GetInt("retrain.interval_minutes", 0));
   options.workflow.notice_text = config.GetString("chat.notice_text", options.workflow.notice_text);

@@ -121,6 +121,11 @@ class Store {
   virtual Status FailInbox(std::int64_t inbox_id, const std::string& error) = 0;
   // Claimed events that were not started, back to pending as if never claimed.
   virtual Status ReleaseInbox(std::span<const std::int64_t> inbox_ids) = 0;
+  // Deletes up to `max_rows` events that were done before `done_before_ms`
+  // (retention: the inbox only has to remember an event id while the vendor
+  // may still redeliver it). Failed events and events a verdict record
+  // points to are kept. Returns how many were deleted.
+  virtual Result<std::int64_t> PruneInbox(std::int64_t done_before_ms, int max_rows) = 0;
   // Every processing event back to pending (at start-up: a previous process
   // died with them claimed). Returns how many. Only for one service process
   // per store.

@@ -74,6 +74,13 @@ Status Service::Start() {
       if (!st.ok()) spdlog::error("harvest: {}", st.ToString());
     });
   }
+  if (options_.inbox_retention.count() > 0) {
+    scheduler_->Add("inbox-prune", options_.inbox_prune_interval, [this] {
+      auto pruned = PruneInbox();
+      if (!pruned.ok()) spdlog::error("inbox-prune: {}", pruned.status().ToString());
+      else if (*pruned > 0) spdlog::info("inbox-prune: deleted {} done event(s)", *pruned);
+    });
+  }
   for (const PeriodicJob& job : deps_.periodic) {
     scheduler_->Add(job.name, job.interval, [this, job] {
       auto reload = job.run();
@@ -150,6 +157,20 @@ void Service::Stop() {
   if (sender_) sender_->Stop();
   if (scheduler_) scheduler_->Stop();
   spdlog::info("service: stopped");
+}
+
+util::Result<std::int64_t> Service::PruneInbox() {
+  const std::int64_t cutoff = NowMs() - options_.inbox_retention.count();
+  // Chunks keep each delete transaction short: the inbox writer (the ack
+  // path) waits for the store lock meanwhile.
+  constexpr int kChunk = 2000;
+  std::int64_t total = 0;
+  for (;;) {
+    auto n = deps_.store->PruneInbox(cutoff, kChunk);
+    if (!n.ok()) return n.status();
+    total += *n;
+    if (*n < kChunk) return total;
+  }
 }
 
 std::uint16_t Service::port() const { return server_ ? server_->port() : 0; }

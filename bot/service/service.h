@@ -42,6 +42,10 @@ struct ServiceOptions {
   OutboxOptions outbox;
   InboxWriterOptions inbox;
   std::chrono::milliseconds harvest_interval{0};  // 0: no scheduled harvest
+  // Done inbox events older than this are deleted (0: kept forever). Vendors
+  // redeliver for minutes to an hour; the rest is history nobody reads.
+  std::chrono::milliseconds inbox_retention{std::chrono::hours(72)};
+  std::chrono::milliseconds inbox_prune_interval{std::chrono::hours(1)};
   RetrainOptions retrain;
 };
 
@@ -70,6 +74,9 @@ struct ServiceDeps {
 class Service {
  public:
   Service(ServiceOptions options, ServiceDeps deps);
+  // Deletes done inbox events past options.inbox_retention, in chunks.
+  // Returns how many. (The scheduler runs it every inbox_prune_interval.)
+  util::Result<std::int64_t> PruneInbox();
   ~Service();  // Stop()
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;

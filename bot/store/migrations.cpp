@@ -242,12 +242,20 @@ CREATE INDEX outbox_pending ON outbox(id) WHERE state = 'pending';
 CREATE INDEX outbox_sending ON outbox(id) WHERE state = 'sending';
 )sql";
 
+// Inbox retention deletes old done events; a verdict record pointing to one
+// keeps it, and deleting a parent row makes SQLite look for children: both
+// need verdicts by inbox_id.
+constexpr const char* kVerdictsByInbox = R"sql(
+CREATE INDEX verdicts_by_inbox ON verdicts(inbox_id);
+)sql";
+
 // Later migrations are appended here as {N, "...", R"sql(...)sql"}.
 constexpr Migration kMigrations[] = {
     {1, "tickets, messages, cursors, pairs, snapshots, model registry, audit log", kInitialSchema},
     {2, "chat service: inbox, outbox, questions, suggestions, verdicts, chat messages",
      kChatServiceSchema},
     {3, "queue indexes the claim queries use", kQueueIndexes},
+    {4, "verdicts by inbox event (inbox retention)", kVerdictsByInbox},
 };
 
 util::Status Apply(sqlite3* db, const Migration& m) {

@@ -491,6 +491,19 @@ Status SqliteStore::ReleaseInbox(std::span<const std::int64_t> inbox_ids) {
   return tx.Commit().WithContext("store: release inbox");
 }
 
+Result<std::int64_t> SqliteStore::PruneInbox(std::int64_t done_before_ms, int max_rows) {
+  if (max_rows <= 0) return std::int64_t{0};
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sqlite3* db = impl_->db;
+  Stmt prune(db,
+             "DELETE FROM inbox WHERE id IN (SELECT i.id FROM inbox i WHERE i.state = 'done' "
+             "AND i.done_ms < ? AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.inbox_id = i.id) "
+             "ORDER BY i.id LIMIT ?)");
+  DESK_RETURN_IF_ERROR(
+      prune.Bind(1, done_before_ms).Bind(2, max_rows).Run().WithContext("store: prune inbox"));
+  return static_cast<std::int64_t>(sqlite3_changes(db));
+}
+
 Result<std::int64_t> SqliteStore::RequeueProcessingInbox() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   // attempts stay counted: an event that kills the process every time it is

@@ -95,6 +95,7 @@ class SqliteStore final : public Store {
   Status CompleteInbox(std::int64_t inbox_id,
                        const std::function<Status(ChatTransaction&)>& effects) override;
   Result<std::int64_t> CompleteInboxBatch(std::span<const std::int64_t> inbox_ids) override;
+  Result<std::int64_t> PruneInbox(std::int64_t done_before_ms, int max_rows) override;
   Status RetryInbox(std::int64_t inbox_id, const std::string& error,
                     std::int64_t next_attempt_ms) override;
   Status FailInbox(std::int64_t inbox_id, const std::string& error) override;

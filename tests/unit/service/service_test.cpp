@@ -89,3 +89,30 @@ TEST_CASE("service: a failing inbound client or a busy port fails Start cleanly"
   CHECK(!second.Start().ok());
   first.Stop();
 }
+
+TEST_CASE("service: the scheduler deletes done inbox events past their retention", "[service]") {
+  auto store = std::move(SqliteStore::Open(":memory:")).value();
+  auto chat = std::make_shared<FakeChat>();
+  FakeConnector connector(chat);
+  ServiceOptions o;
+  o.port = 0;
+  o.workers.poll = std::chrono::milliseconds(20);
+  o.outbox.poll = std::chrono::milliseconds(20);
+  o.inbox_retention = std::chrono::milliseconds(1);
+  o.inbox_prune_interval = std::chrono::milliseconds(50);
+  Service svc(o, {store.get(), nullptr, nullptr, nullptr});
+  svc.AddConnector(connector);
+  REQUIRE(svc.Start().ok());
+  REQUIRE(SubmitAndWait(svc.inbox(), "q1", "my vpn drops").ok());
+  // Processed (a suggestion for agents), then, once done, pruned.
+  bool pruned = false;
+  for (int i = 0; i < 300 && !pruned; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto c = store->CountChatQueues();
+    pruned = c.ok() && !chat->Of("suggestion").empty() && c->inbox_pending + c->inbox_processing +
+                                                                c->inbox_done == 0;
+  }
+  CHECK(pruned);
+  CHECK(chat->Of("suggestion").size() == 1);
+  svc.Stop();
+}

@@ -2,6 +2,7 @@
 // one-transaction completion, outbox claiming with dependencies and backoff.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ InboxEvent Event(const std::string& key, const std::string& payload = "{}") {
 }
 
 const std::vector<std::string> kTest{"test"};
+
+std::int64_t NowMsForTest() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -163,6 +170,42 @@ TEST_CASE("events triaged at receipt are stored done; ignored ones complete as a
   CHECK(counts->inbox_pending == 1);
   CHECK(counts->inbox_processing == 0);
   CHECK(*store->CompleteInboxBatch(std::vector<std::int64_t>{}) == 0);
+}
+
+TEST_CASE("inbox retention deletes old done events, never failed, pending or audited ones",
+          "[service][store]") {
+  auto store = OpenMemory();
+  InboxEvent noise = Event("noise");
+  noise.needs_processing = false;  // done at receipt
+  REQUIRE(store->InsertInboxBatch(
+                   std::vector<InboxEvent>{noise, Event("verdict"), Event("bad"), Event("waiting")})
+              .ok());
+  auto claimed = store->ClaimInbox(kTest, 2, NowMsForTest());
+  REQUIRE(claimed->size() == 2);  // "verdict" and "bad"
+  REQUIRE(store
+              ->CompleteInbox((*claimed)[0].id,
+                              [&](ChatTransaction& tx) {
+                                VerdictRecord r;
+                                r.connector = "test";
+                                r.verdict.suggestion_id = 7;
+                                r.verdict.agent = "U1";
+                                r.inbox_id = (*claimed)[0].id;
+                                return tx.RecordVerdict(r);
+                              })
+              .ok());
+  REQUIRE(store->FailInbox((*claimed)[1].id, "bad payload").ok());
+
+  // Nothing is old enough yet.
+  CHECK(*store->PruneInbox(NowMsForTest() - 60'000, 100) == 0);
+  // Later: only the triaged noise goes; the verdict's event stays for the
+  // audit trail, the failed one for a human, the pending one for a worker.
+  CHECK(*store->PruneInbox(NowMsForTest() + 60'000, 100) == 1);
+  auto counts = store->CountChatQueues();
+  CHECK(counts->inbox_done == 1);
+  CHECK(counts->inbox_failed == 1);
+  CHECK(counts->inbox_pending == 1);
+  // A pruned event id is forgotten: the vendor would have stopped retrying.
+  CHECK(*store->InsertInboxBatch(std::vector<InboxEvent>{noise}) == std::vector<bool>{true});
 }
 
 TEST_CASE("inbox retry, failure, release and requeue", "[service][store]") {
