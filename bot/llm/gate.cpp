@@ -33,9 +33,7 @@ GateDecision ApplyGate(const model::EvalMetrics& candidate, const std::optional<
     return d;
   }
   const double theirs = incumbent->Get(metric);
-  const double needed = theirs + settings.promotion_margin;
-  // A small tolerance so that 0.8 + 0.1 is reached by 0.9.
-  d.promote = !std::isnan(theirs) && mine + 1e-9 >= needed;
+  d.promote = model::PassesGate(mine, theirs, settings.promotion_margin);
   d.note = std::string(d.promote ? "promoted: " : "not promoted: ") + metric + " " + Num(mine) +
            (d.promote ? " >= " : " < ") + Num(theirs) + " (" + incumbent_name + ") + margin " +
            Num(settings.promotion_margin) + on;

@@ -3,6 +3,7 @@
 // LLM backends reuse it: a backend fills one QueryOutcome per test question.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -42,6 +43,14 @@ struct EvalMetrics {
   // A metric by name ("p1", "mrr", "f1", "coverage", ...); nullopt-like NaN when unknown.
   double Get(const std::string& name) const;
 };
+
+// The promotion rule every gate applies (the local registry's and the
+// fine-tuned LLMs'): the candidate's gate metric must reach the promoted
+// version's plus the margin. A small tolerance so that 0.8 + 0.1 is reached by
+// 0.9; an unknown (NaN) value never passes.
+inline bool PassesGate(double candidate, double incumbent, double margin) {
+  return !std::isnan(candidate) && !std::isnan(incumbent) && candidate + 1e-9 >= incumbent + margin;
+}
 
 EvalMetrics Summarize(const std::vector<QueryOutcome>& outcomes, double target_precision);
 

@@ -194,7 +194,7 @@ util::Result<TrainOutcome> TrainVersion(Store& store, const Config& config, Spli
                    ") has no recorded " + metric + " to compare with";
       } else {
         out.previous = EvalMetrics::FromJson(recorded);
-        out.promoted = mine >= theirs + margin;
+        out.promoted = PassesGate(mine, theirs, margin);
         out.note = std::string(out.promoted ? "promoted" : "not promoted") + ": " + metric + " " + Fixed(mine) +
                    (out.promoted ? " beats " : " does not beat ") + VersionName(current->id) + "'s recorded " +
                    Fixed(theirs) + " (" + current->backend + ") by the margin " + Fixed(margin);
@@ -209,7 +209,7 @@ util::Result<TrainOutcome> TrainVersion(Store& store, const Config& config, Spli
     } else {
       out.previous = (*old)->Score(sets->valid);
       const double theirs = out.previous->Get(metric);
-      out.promoted = mine >= theirs + margin;
+      out.promoted = PassesGate(mine, theirs, margin);
       out.note = std::string(out.promoted ? "promoted" : "not promoted") + ": " + metric + " " + Fixed(mine) +
                  (out.promoted ? " beats " : " does not beat ") + VersionName(current->id) + "'s " +
                  Fixed(theirs) + " by the margin " + Fixed(margin) + " on the same " +
