@@ -33,12 +33,6 @@ constexpr const char* kCommandKind = "command";
 // told to retry (Slack itself gives up on an ack after 3 s).
 constexpr auto kStoreTimeout = std::chrono::seconds(10);
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   for (const auto& x : v)
     if (x == s) return true;

@@ -31,12 +31,6 @@ constexpr const char* kWebhookThread = "webhook";
 // A refusal the invoke response already showed (see teams.h).
 constexpr const char* kShownInInvoke = "invoke-response";
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }

@@ -41,12 +41,6 @@ Response ErrorFor(const Status& st) {
   }
 }
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // A path segment or query value, percent-decoded.
 std::string Decoded(std::string_view raw) {
   auto pairs = http::server::ParseUrlEncoded(std::string("v=") + std::string(raw));

@@ -1,9 +1,23 @@
 #include "bot/core/types.h"
 
 #include <array>
+#include <chrono>
 #include <utility>
 
 namespace deskbot {
+
+UnixSeconds NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 namespace {
 
 // Maps enum values to their stable names (stored in the database and printed).

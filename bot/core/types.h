@@ -12,6 +12,11 @@ namespace deskbot {
 
 using UnixSeconds = std::int64_t;
 
+// The wall clock as the store keeps times: Unix seconds, and Unix
+// milliseconds (the chat service's queues).
+UnixSeconds NowSeconds();
+std::int64_t NowMs();
+
 enum class Role { kRequester, kAgent, kSystem };
 const char* RoleName(Role role);                    // "requester" | "agent" | "system"
 std::optional<Role> ParseRole(const std::string& s);

@@ -41,12 +41,6 @@ std::string Actor(const std::string& connector, const std::string& user) {
 
 }  // namespace
 
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::chrono::milliseconds Backoff(int attempt, std::chrono::milliseconds base,
                                   std::chrono::milliseconds max) {
   auto d = base;

@@ -131,6 +131,5 @@ std::chrono::milliseconds Backoff(int attempt, std::chrono::milliseconds base,
 // True for errors worth trying again (kUnavailable, kIOError).
 bool IsRetryable(const util::Status& status);
 
-std::int64_t NowMs();
 
 }  // namespace deskbot::service

@@ -20,14 +20,6 @@ using sqlite::Transaction;
 
 namespace {
 
-UnixSeconds Now() { return static_cast<UnixSeconds>(std::time(nullptr)); }
-
-std::int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Errors are stored for people to read; a runaway message must not bloat rows.
 std::string Clip(const std::string& s, std::size_t max = 2000) {
   return s.size() <= max ? s : s.substr(0, max) + "...";
@@ -190,7 +182,7 @@ class SqliteChatTransaction final : public ChatTransaction {
         .Bind(5, q.asker)
         .Bind(6, q.text)
         .Bind(7, q.dedupe_key)
-        .Bind(8, q.asked_at != 0 ? q.asked_at : Now());
+        .Bind(8, q.asked_at != 0 ? q.asked_at : NowSeconds());
     DESK_RETURN_IF_ERROR(ins.Run().WithContext("store: question " + q.dedupe_key));
     if (sqlite3_changes(db_) == 0) return std::optional<std::int64_t>();
     return std::optional<std::int64_t>(sqlite3_last_insert_rowid(db_));
@@ -222,7 +214,7 @@ class SqliteChatTransaction final : public ChatTransaction {
         .Bind(9, s.final_text)
         .Bind(10, s.reason)
         .BindIdOrNull(11, s.agent_outbox_id)
-        .Bind(12, s.created_at != 0 ? s.created_at : Now());
+        .Bind(12, s.created_at != 0 ? s.created_at : NowSeconds());
     DESK_RETURN_IF_ERROR(
         ins.Run().WithContext("store: suggestion for question " + std::to_string(s.question_id)));
     return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
@@ -285,7 +277,7 @@ class SqliteChatTransaction final : public ChatTransaction {
         .Bind(7, VerdictOutcomeName(r.outcome))
         .Bind(8, r.note)
         .BindIdOrNull(9, r.inbox_id)
-        .Bind(10, r.at != 0 ? r.at : Now());
+        .Bind(10, r.at != 0 ? r.at : NowSeconds());
     return ins.Run().WithContext("store: verdict on suggestion " +
                                  std::to_string(r.verdict.suggestion_id));
   }
@@ -313,14 +305,14 @@ class SqliteChatTransaction final : public ChatTransaction {
     ins.Bind(1, p.question)
         .Bind(2, p.preferred)
         .Bind(3, p.rejected)
-        .Bind(4, p.created_at != 0 ? p.created_at : Now());
+        .Bind(4, p.created_at != 0 ? p.created_at : NowSeconds());
     DESK_RETURN_IF_ERROR(ins.Run().WithContext("store: add preference pair"));
     return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
   }
 
   Status AppendAudit(const AuditEntry& e) override {
     Stmt ins(db_, "INSERT INTO audit_log(actor, action, detail, at) VALUES (?, ?, ?, ?)");
-    ins.Bind(1, e.actor).Bind(2, e.action).Bind(3, e.detail).Bind(4, e.at != 0 ? e.at : Now());
+    ins.Bind(1, e.actor).Bind(2, e.action).Bind(3, e.detail).Bind(4, e.at != 0 ? e.at : NowSeconds());
     return ins.Run().WithContext("store: audit");
   }
 
@@ -825,7 +817,7 @@ Status SqliteStore::SetServiceState(const std::string& key, const std::string& v
   Stmt up(impl_->db,
           "INSERT INTO service_state(key, value, updated_at) VALUES (?, ?, ?) "
           "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at");
-  up.Bind(1, key).Bind(2, value).Bind(3, Now());
+  up.Bind(1, key).Bind(2, value).Bind(3, NowSeconds());
   return up.Run().WithContext("store: service state " + key);
 }
 

@@ -20,8 +20,6 @@ constexpr int kBusyTimeoutMs = 10000;
 // Rows read per lock in the ForEach* visitors.
 constexpr int kBatch = sqlite::kVisitBatch;
 
-UnixSeconds Now() { return static_cast<UnixSeconds>(std::time(nullptr)); }
-
 std::string TagsToJson(const std::vector<std::string>& tags) {
   return nlohmann::json(tags).dump();
 }
@@ -201,7 +199,7 @@ Status SqliteStore::UpsertTickets(const std::string& source, std::span<const Tic
   sqlite3* db = impl_->db;
   Transaction tx(db, Transaction::Kind::kWrite);
   DESK_RETURN_IF_ERROR(tx.status().WithContext("store: import " + source));
-  const UnixSeconds now = Now();
+  const UnixSeconds now = NowSeconds();
 
   Stmt upsert(db,
               "INSERT INTO tickets(source, external_id, subject, status, resolved, requester_name, "
@@ -347,7 +345,7 @@ Result<std::int64_t> SqliteStore::ReplaceHarvestedPairs(std::span<const Pair> pa
       .Bind(2, snapshot.train_pairs)
       .Bind(3, snapshot.valid_pairs)
       .Bind(4, snapshot.report_json.empty() ? std::string("{}") : snapshot.report_json)
-      .Bind(5, snapshot.created_at != 0 ? snapshot.created_at : Now());
+      .Bind(5, snapshot.created_at != 0 ? snapshot.created_at : NowSeconds());
   DESK_RETURN_IF_ERROR(snap.Run().WithContext(what + ": snapshot"));
   const std::int64_t snapshot_id = sqlite3_last_insert_rowid(db);
 
@@ -392,7 +390,7 @@ Result<std::int64_t> SqliteStore::AddPreferencePair(const PreferencePair& pair) 
   insert.Bind(1, pair.question)
       .Bind(2, pair.preferred)
       .Bind(3, pair.rejected)
-      .Bind(4, pair.created_at != 0 ? pair.created_at : Now());
+      .Bind(4, pair.created_at != 0 ? pair.created_at : NowSeconds());
   DESK_RETURN_IF_ERROR(insert.Run().WithContext("store: add preference pair"));
   return static_cast<std::int64_t>(sqlite3_last_insert_rowid(impl_->db));
 }
@@ -441,7 +439,7 @@ Result<std::optional<DatasetSnapshot>> SqliteStore::LatestSnapshot() {
 
 Result<std::int64_t> SqliteStore::AddModelVersion(const ModelVersion& v) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  const UnixSeconds now = Now();
+  const UnixSeconds now = NowSeconds();
   Stmt insert(impl_->db,
               "INSERT INTO model_versions(backend, snapshot_id, state, path, checksum, remote_id, "
               "metrics_json, note, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -474,7 +472,7 @@ Status SqliteStore::UpdateModelVersion(const ModelVersion& v) {
       .Bind(6, v.remote_id)
       .Bind(7, v.metrics_json.empty() ? std::string("{}") : v.metrics_json)
       .Bind(8, v.note)
-      .Bind(9, Now())
+      .Bind(9, NowSeconds())
       .Bind(10, v.id);
   DESK_RETURN_IF_ERROR(update.Run().WithContext(what));
   if (sqlite3_changes(impl_->db) == 0) return Status::NotFound(what);
@@ -522,7 +520,7 @@ Status SqliteStore::PromoteModelVersion(std::int64_t id, const std::string& note
     }
     if (q.Text(0) == "failed") return Status::InvalidArgument(what + ": the version failed");
   }
-  const UnixSeconds now = Now();
+  const UnixSeconds now = NowSeconds();
   // Retire first: the unique index allows one promoted row at any moment.
   Stmt retire(db,
               "UPDATE model_versions SET state = 'retired', updated_at = ? "
@@ -542,7 +540,7 @@ Status SqliteStore::AppendAudit(const AuditEntry& entry) {
   insert.Bind(1, entry.actor)
       .Bind(2, entry.action)
       .Bind(3, entry.detail)
-      .Bind(4, entry.at != 0 ? entry.at : Now());
+      .Bind(4, entry.at != 0 ? entry.at : NowSeconds());
   return insert.Run().WithContext("store: audit");
 }
 

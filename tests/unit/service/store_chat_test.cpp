@@ -2,7 +2,6 @@
 // one-transaction completion, outbox claiming with dependencies and backoff.
 #include <catch2/catch.hpp>
 
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -31,11 +30,6 @@ InboxEvent Event(const std::string& key, const std::string& payload = "{}") {
 
 const std::vector<std::string> kTest{"test"};
 
-std::int64_t NowMsForTest() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -180,7 +174,7 @@ TEST_CASE("inbox retention deletes old done events, never failed, pending or aud
   REQUIRE(store->InsertInboxBatch(
                    std::vector<InboxEvent>{noise, Event("verdict"), Event("bad"), Event("waiting")})
               .ok());
-  auto claimed = store->ClaimInbox(kTest, 2, NowMsForTest());
+  auto claimed = store->ClaimInbox(kTest, 2, NowMs());
   REQUIRE(claimed->size() == 2);  // "verdict" and "bad"
   REQUIRE(store
               ->CompleteInbox((*claimed)[0].id,
@@ -196,10 +190,10 @@ TEST_CASE("inbox retention deletes old done events, never failed, pending or aud
   REQUIRE(store->FailInbox((*claimed)[1].id, "bad payload").ok());
 
   // Nothing is old enough yet.
-  CHECK(*store->PruneInbox(NowMsForTest() - 60'000, 100) == 0);
+  CHECK(*store->PruneInbox(NowMs() - 60'000, 100) == 0);
   // Later: only the triaged noise goes; the verdict's event stays for the
   // audit trail, the failed one for a human, the pending one for a worker.
-  CHECK(*store->PruneInbox(NowMsForTest() + 60'000, 100) == 1);
+  CHECK(*store->PruneInbox(NowMs() + 60'000, 100) == 1);
   auto counts = store->CountChatQueues();
   CHECK(counts->inbox_done == 1);
   CHECK(counts->inbox_failed == 1);
