@@ -55,7 +55,10 @@ struct Question {
   std::int64_t id = 0;          // store's id, 0 until stored
   std::string connector;        // "slack", "webchat", ...
   std::string conversation;     // channel / conversation id
-  std::string thread;           // thread to answer in (Slack thread_ts); "" = none
+  // Where to answer, in the connector's own terms, opaque to the core and
+  // handed back in ChatTarget::thread: Slack's thread_ts; Teams' activity id
+  // and the serviceUrl its reply must go to. "" = none.
+  std::string thread;
   std::string message_id;       // the question's own message id (Slack ts)
   std::string asker;            // the asker's user id in that chat
   std::string text;
