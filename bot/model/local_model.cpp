@@ -34,6 +34,7 @@ constexpr size_t kMaxClusters = 30;   // clusters scored per question
 constexpr size_t kMbrPeers = 10;      // candidates an answer is compared with for agreement
 constexpr float kRrfK = 10;           // reciprocal-rank-fusion constant
 constexpr float kExpansionWeight = 0.5f;
+constexpr double kOrderAnchor = 2.0;  // listwise ranker: L2 pull toward the pointwise weights
 constexpr int kExpansionsPerTerm = 3;
 constexpr float kExpansionMinCosine = 0.6f;
 
@@ -73,7 +74,8 @@ struct ClusterCand {
   std::uint32_t reply = 0;  // the ticket whose answer would be suggested
   float rrf_max = 0;
   double f[kNumFeatures] = {};
-  double raw = 0;    // ranker score
+  double raw = 0;    // pointwise ranker score
+  double order = 0;  // listwise ranker score (orders the candidates)
   double score = 0;  // softmax of the ranker scores over the question's candidates
 };
 
@@ -86,7 +88,8 @@ constexpr int kConfidenceFrom[] = {0 /*bm25_q_norm*/, 2 /*bm25_a_norm*/, 5 /*cos
                                    18 /*cluster_bm25_sum*/};
 constexpr int kNumConfidenceFeatures = 2 + static_cast<int>(std::size(kConfidenceFrom));
 void ConfidenceFeatures(const std::vector<ClusterCand>& ranked, double* g) {
-  double p1 = ranked[0].score, p2 = ranked.size() > 1 ? ranked[1].score : 0;
+  double p1 = ranked[0].score, p2 = 0;
+  for (size_t i = 1; i < ranked.size(); ++i) p2 = std::max(p2, ranked[i].score);
   g[0] = p1;
   g[1] = std::log(std::max(p1, 1e-6) / std::max(p2, 1e-6));
   for (size_t i = 0; i < std::size(kConfidenceFrom); ++i) g[2 + i] = ranked[0].f[kConfidenceFrom[i]];
@@ -187,7 +190,8 @@ struct LocalModel::Impl {
   ReplyClassifier site_classifier;
   std::vector<ReplyClassifier> fold_site_classifier;
   // Learned on top.
-  LogisticRegression ranker;            // orders a question's candidate answers
+  LogisticRegression ranker;            // pointwise: P(a candidate answer is right)
+  LogisticRegression order_ranker;      // listwise: orders a question's candidate answers
   LogisticRegression confidence_model;  // pointwise: P(the best answer is right), before calibration
   LogisticRegression calibrator;        // Platt scaling of that on the validation split
   double threshold = 1.0;
@@ -330,16 +334,24 @@ struct LocalModel::Impl {
   util::Status TrainCrossFitted(const std::vector<std::vector<std::int32_t>>& q_terms,
                                 const std::vector<std::int64_t>& labels, unsigned folds, const ClassifierOptions& co,
                                 ReplyClassifier* full, std::vector<ReplyClassifier>* per_fold) const;
-  void ScoreClusters(Scratch* s) const { ScoreClustersWith(ranker, &s->clusters); }
-  static void ScoreClustersWith(const LogisticRegression& r, std::vector<ClusterCand>* clusters) {
+  void ScoreClusters(Scratch* s) const { ScoreClustersWith(ranker, order_ranker, &s->clusters); }
+  // `r`: pointwise P(right) per candidate, whose softmax is the score the
+  // confidence reads; `order` (when fitted): the listwise ranker that orders.
+  static void ScoreClustersWith(const LogisticRegression& r, const LogisticRegression& order,
+                                std::vector<ClusterCand>* clusters) {
     // Untrained (a handful of pairs): reciprocal-rank fusion of the retrievers.
-    for (auto& c : *clusters) c.raw = r.fitted() ? r.Score(c.f) : 4 * c.f[12];
+    for (auto& c : *clusters) {
+      c.raw = r.fitted() ? r.Score(c.f) : 4 * c.f[12];
+      c.order = order.fitted() ? order.Score(c.f) : c.raw;
+    }
     std::sort(clusters->begin(), clusters->end(), [](const ClusterCand& a, const ClusterCand& b) {
-      return a.raw > b.raw || (a.raw == b.raw && a.rep < b.rep);
+      return a.order > b.order || (a.order == b.order && a.rep < b.rep);
     });
     if (clusters->empty()) return;
+    double top = clusters->front().raw;
+    for (const auto& c : *clusters) top = std::max(top, c.raw);
     double norm = 0;
-    for (auto& c : *clusters) norm += (c.score = std::exp(c.raw - clusters->front().raw));
+    for (auto& c : *clusters) norm += (c.score = std::exp(c.raw - top));
     for (auto& c : *clusters) c.score /= norm;
   }
   // P(best answer is right) before calibration.
@@ -845,6 +857,20 @@ void LocalModel::Impl::FitRanker(const std::vector<TrainingExample>& train,
     for (size_t g = 0, i = 0; g < group_end.size(); ++g)
       for (; i < group_end[g]; ++i) w.push_back(group_weight[g]);
     ranker.Fit(x, y, w, 1e-3);
+    // The order: a softmax over each question's candidates fitted to put the
+    // right reply first. Where the right reply is among them the others are
+    // simply wrong; where it is not, the soft targets say which come closest.
+    std::vector<double> order_y = y;
+    for (size_t g = 0, b = 0; g < group_end.size(); b = group_end[g++]) {
+      bool has_right = false;
+      for (size_t i = b; i < group_end[g]; ++i) has_right = has_right || y[i] >= 1.0;
+      if (has_right)
+        for (size_t i = b; i < group_end[g]; ++i) order_y[i] = y[i] >= 1.0 ? 1.0 : 0.0;
+    }
+    // Anchored to the pointwise ranker (the penalty pulls toward its weights,
+    // not toward 0): one softmax per question is a tenth of the evidence of
+    // one yes/no per candidate, and alone it overfits a small help desk.
+    order_ranker.FitListwise(x, order_y, group_end, group_weight, kOrderAnchor, &ranker);
   }
 
   // The confidence model: from how the ranking came out to whether its best
@@ -855,7 +881,7 @@ void LocalModel::Impl::FitRanker(const std::vector<TrainingExample>& train,
     if (!g.tune || g.clusters.empty()) continue;
     std::vector<std::pair<ClusterCand, bool>> scored;
     for (size_t i = 0; i < g.clusters.size(); ++i) scored.emplace_back(g.clusters[i], g.correct[i]);
-    ScoreClustersWith(ranker, &g.clusters);
+    ScoreClustersWith(ranker, order_ranker, &g.clusters);
     // ScoreClustersWith reorders; find each cluster's correctness again.
     std::vector<bool> correct;
     for (const auto& c : g.clusters)
@@ -1009,8 +1035,9 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Train(const std::vector<Tr
   r.valid = Summarize(outcomes, options.target_precision);
   impl.Stage("calibration");
   r.stage_seconds = impl.stages;
-  for (size_t j = 0; j < impl.ranker.coef().size() && j < kNumFeatures; ++j)
-    r.ranker_weights.emplace_back(kFeatureNames[j], impl.ranker.coef()[j]);
+  const auto& orders = impl.order_ranker.fitted() ? impl.order_ranker : impl.ranker;
+  for (size_t j = 0; j < orders.coef().size() && j < kNumFeatures; ++j)
+    r.ranker_weights.emplace_back(kFeatureNames[j], orders.coef()[j]);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   impl.report = r.ToJson();
   return model;
@@ -1066,7 +1093,8 @@ nlohmann::json LocalModel::Explain(const std::string& question, size_t max_answe
     nlohmann::json f;
     for (int j = 0; j < kNumFeatures; ++j) f[kFeatureNames[j]] = c.f[j];
     answers.push_back({{"ticket", impl_->tickets[c.rep]}, {"reply", impl_->cluster_keys[c.cluster].substr(0, 80)},
-                       {"score", c.score}, {"raw", c.raw}, {"features", f}});
+                       {"score", c.score}, {"raw", c.raw}, {"order", c.order},
+                       {"features", f}});
   }
   out["answers"] = answers;
   out["confidence_raw"] = impl_->RawConfidence(s->clusters);
@@ -1235,6 +1263,7 @@ util::Result<std::string> LocalModel::Save(const std::string& dir) const {
       {"threads", m.options.threads},
       {"features", std::vector<std::string>(kFeatureNames, kFeatureNames + kNumFeatures)},
       {"ranker", m.ranker.fitted() ? m.ranker.ToJson() : nlohmann::json(nullptr)},
+      {"order_ranker", m.order_ranker.fitted() ? m.order_ranker.ToJson() : nlohmann::json(nullptr)},
       {"confidence_model", m.confidence_model.fitted() ? m.confidence_model.ToJson() : nlohmann::json(nullptr)},
       {"calibrator", m.calibrator.fitted() ? m.calibrator.ToJson() : nlohmann::json(nullptr)},
       {"calibration", m.calibration_source},
@@ -1289,6 +1318,8 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Load(const std::string& di
     m.calibration_source = meta.value("calibration", "none");
     m.report = meta.value("report", nlohmann::json::object());
     if (!meta.at("ranker").is_null() && !m.ranker.FromJson(meta.at("ranker"))) return bad("bad ranker weights");
+    if (!meta.at("order_ranker").is_null() && !m.order_ranker.FromJson(meta.at("order_ranker")))
+      return bad("bad ranker weights");
     if (!meta.at("calibrator").is_null() && !m.calibrator.FromJson(meta.at("calibrator")))
       return bad("bad calibration");
     if (!meta.at("confidence_model").is_null() && !m.confidence_model.FromJson(meta.at("confidence_model")))
@@ -1297,6 +1328,8 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Load(const std::string& di
     return bad(std::string("meta.json: ") + e.what());
   }
   if (m.ranker.fitted() && m.ranker.num_features() != kNumFeatures) return bad("ranker has the wrong features");
+  if (m.order_ranker.fitted() && m.order_ranker.num_features() != kNumFeatures)
+    return bad("ranker has the wrong features");
   if (m.calibrator.fitted() && m.calibrator.num_features() != 1) return bad("bad calibration");
   if (m.confidence_model.fitted() && m.confidence_model.num_features() != kNumConfidenceFeatures)
     return bad("bad confidence model");

@@ -108,6 +108,121 @@ void LogisticRegression::Fit(const std::vector<std::vector<double>>& x, const st
   }
 }
 
+void LogisticRegression::FitListwise(const std::vector<std::vector<double>>& x, const std::vector<double>& y,
+                                     const std::vector<size_t>& group_end, const std::vector<double>& group_weight,
+                                     double l2, const LogisticRegression* prior, int iterations) {
+  const size_t n = x.size();
+  const size_t d = n ? x[0].size() : 0;
+  mean_.assign(d, 0);
+  scale_.assign(d, 1);
+  coef_.assign(d, 0);
+  bias_ = 0;
+  if (n == 0) return;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < d; ++j) mean_[j] += x[i][j] / n;
+  std::vector<double> var(d, 0);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < d; ++j) var[j] += (x[i][j] - mean_[j]) * (x[i][j] - mean_[j]) / n;
+  for (size_t j = 0; j < d; ++j) scale_[j] = var[j] > 1e-12 ? std::sqrt(var[j]) : 1.0;
+  // The penalty pulls toward the prior's weights (on these standardised
+  // features), or toward 0.
+  std::vector<double> c0(d, 0);
+  if (prior && prior->coef_.size() == d)
+    for (size_t j = 0; j < d; ++j) c0[j] = prior->coef_[j] / prior->scale_[j] * scale_[j];
+  std::vector<std::vector<double>> z(n, std::vector<double>(d));
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = 0; j < d; ++j) z[i][j] = (x[i][j] - mean_[j]) / scale_[j];
+  // The groups that have something to learn from, and their target shares.
+  std::vector<double> t(n, 0);
+  std::vector<size_t> starts;
+  double wsum = 0;
+  for (size_t g = 0, b = 0; g < group_end.size(); b = group_end[g++]) {
+    double sum = 0;
+    for (size_t i = b; i < group_end[g]; ++i) sum += std::max(0.0, y[i]);
+    if (sum <= 0 || group_end[g] - b < 2) continue;
+    for (size_t i = b; i < group_end[g]; ++i) t[i] = std::max(0.0, y[i]) / sum;
+    wsum += group_weight[g];
+  }
+  if (wsum <= 0) return;
+  auto loss_at = [&](const std::vector<double>& c) {
+    double loss = 0;
+    for (size_t g = 0, b = 0; g < group_end.size(); b = group_end[g++]) {
+      if (t[b] == 0 && std::all_of(t.begin() + b, t.begin() + group_end[g], [](double v) { return v == 0; })) continue;
+      double mx = -1e300;
+      std::vector<double> s(group_end[g] - b);
+      for (size_t i = b; i < group_end[g]; ++i) {
+        double v = 0;
+        for (size_t j = 0; j < d; ++j) v += c[j] * z[i][j];
+        s[i - b] = v;
+        mx = std::max(mx, v);
+      }
+      double norm = 0;
+      for (double v : s) norm += std::exp(v - mx);
+      for (size_t i = b; i < group_end[g]; ++i)
+        if (t[i] > 0) loss -= group_weight[g] * t[i] * (s[i - b] - mx - std::log(norm));
+    }
+    double pen = 0;
+    for (size_t j = 0; j < d; ++j) pen += (c[j] - c0[j]) * (c[j] - c0[j]);
+    return loss + 0.5 * l2 * wsum * pen;
+  };
+  double loss = loss_at(coef_);
+  for (int it = 0; it < iterations; ++it) {
+    std::vector<double> grad(d, 0);
+    std::vector<std::vector<double>> hess(d, std::vector<double>(d, 0));
+    for (size_t g = 0, b = 0; g < group_end.size(); b = group_end[g++]) {
+      const size_t e = group_end[g];
+      if (std::all_of(t.begin() + b, t.begin() + e, [](double v) { return v == 0; })) continue;
+      std::vector<double> s(e - b);
+      double mx = -1e300;
+      for (size_t i = b; i < e; ++i) {
+        double v = 0;
+        for (size_t j = 0; j < d; ++j) v += coef_[j] * z[i][j];
+        s[i - b] = v;
+        mx = std::max(mx, v);
+      }
+      double norm = 0;
+      for (auto& v : s) norm += (v = std::exp(v - mx));
+      std::vector<double> mean(d, 0);
+      for (size_t i = b; i < e; ++i) {
+        double p = s[i - b] / norm;
+        s[i - b] = p;
+        for (size_t j = 0; j < d; ++j) mean[j] += p * z[i][j];
+      }
+      const double w = group_weight[g];
+      for (size_t i = b; i < e; ++i) {
+        const double p = s[i - b];
+        for (size_t j = 0; j < d; ++j) {
+          grad[j] += w * (p - t[i]) * z[i][j];
+          const double zj = z[i][j] - mean[j];
+          for (size_t k = j; k < d; ++k) hess[j][k] += w * p * zj * (z[i][k] - mean[k]);
+        }
+      }
+    }
+    for (size_t j = 0; j < d; ++j) {
+      for (size_t k = 0; k < j; ++k) hess[j][k] = hess[k][j];
+      grad[j] += l2 * wsum * (coef_[j] - c0[j]);
+      hess[j][j] += l2 * wsum + 1e-9;
+    }
+    auto step = Solve(hess, grad);
+    // Newton with backtracking: the softmax loss is convex but a full step
+    // can overshoot far from the optimum.
+    double rate = 1;
+    std::vector<double> next(d);
+    double next_loss = loss;
+    for (int k = 0; k < 20; ++k, rate /= 2) {
+      for (size_t j = 0; j < d; ++j) next[j] = coef_[j] - rate * step[j];
+      next_loss = loss_at(next);
+      if (next_loss <= loss) break;
+    }
+    if (next_loss > loss) break;
+    double change = 0;
+    for (size_t j = 0; j < d; ++j) change = std::max(change, std::abs(next[j] - coef_[j]));
+    coef_ = next;
+    loss = next_loss;
+    if (change < 1e-6) break;
+  }
+}
+
 double LogisticRegression::Score(const double* features) const {
   double s = bias_;
   for (size_t j = 0; j < coef_.size(); ++j) s += coef_[j] * (features[j] - mean_[j]) / scale_[j];

@@ -19,6 +19,12 @@ class LogisticRegression {
   // Rows of `x` are standardised internally (means/scales kept). `y` in [0, 1].
   void Fit(const std::vector<std::vector<double>>& x, const std::vector<double>& y,
            const std::vector<double>& weight, double l2, int iterations = 25);
+  // Listwise: rows [group_end[g-1], group_end[g]) are one question's
+  // candidates; the model's softmax over them is fitted to the targets `y`
+  // normalised within the group (groups whose targets are all 0 are skipped).
+  void FitListwise(const std::vector<std::vector<double>>& x, const std::vector<double>& y,
+                   const std::vector<size_t>& group_end, const std::vector<double>& group_weight, double l2,
+                   const LogisticRegression* prior = nullptr, int iterations = 30);
   double Score(const double* features) const;       // the logit
   double Predict(const double* features) const;     // sigmoid(Score)
   size_t num_features() const { return mean_.size(); }
