@@ -43,14 +43,14 @@ constexpr float kExpansionMinCosine = 0.6f;
 constexpr size_t kMaxQueryBytes = 64 * 1024;
 constexpr size_t kMaxQueryTerms = 400;
 
-constexpr int kNumFeatures = 23;
+constexpr int kNumFeatures = 24;
 constexpr std::uint32_t kMaxMembersScanned = 256;
 constexpr size_t kMaxClassifierLabels = 5000;
 const char* const kFeatureNames[kNumFeatures] = {
     "bm25_q_norm", "bm25_q_rel", "bm25_a_norm", "bm25_a_rel", "bm25_expanded_rel", "cos_q",
     "cos_q_gap", "cos_a", "cos_a_gap", "members", "rrf_sum", "cluster_size", "rrf_max",
     "answer_agreement", "answer_length", "known_terms", "query_terms", "classifier_prob", "cluster_bm25_sum", "cluster_bm25_mean", "classifier_log_prob",
-    "site_prob", "site_log_prob"};
+    "site_prob", "site_log_prob", "site_share"};
 
 constexpr const char* kFormat = "deskbot-local-model";
 constexpr int kFormatVersion = 2;
@@ -187,6 +187,7 @@ struct LocalModel::Impl {
   // The site of every reply (text.h ReplySite; -1: links none) and a
   // classifier from a question to the site whose articles answer it.
   std::vector<std::int32_t> site_of;
+  std::vector<std::uint32_t> site_size;  // pairs per site; [last]: pairs whose reply links none
   ReplyClassifier site_classifier;
   std::vector<ReplyClassifier> fold_site_classifier;
   // Learned on top.
@@ -285,6 +286,9 @@ struct LocalModel::Impl {
       std::string site = ReplySite(cluster_keys[c]);
       if (!site.empty()) site_of[c] = ids.try_emplace(site, static_cast<std::int32_t>(ids.size())).first->second;
     }
+    site_size.assign(ids.size() + 1, 0);
+    for (size_t c = 0; c < cluster_keys.size(); ++c)
+      site_size[site_of[c] >= 0 ? site_of[c] : ids.size()] += cluster_size[c];
   }
   void IndexMembers() {
     member_offsets.assign(cluster_keys.size() + 1, 0);
@@ -594,6 +598,13 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
       for (const auto& [prob, site] : s->sites)
         if (site == site_of[c.cluster]) f[21] = prob;
     f[22] = std::log(f[21] + 1e-3);
+    // The reply's share of its site's tickets: which of a team's replies is
+    // the usual one.
+    {
+      double in_site = site_size[site_of[c.cluster] >= 0 ? site_of[c.cluster] : site_size.size() - 1];
+      if (exclude >= 0 && site_of[cluster_of[exclude]] == site_of[c.cluster]) in_site -= 1;
+      f[23] = in_site > 0 ? std::max(0.0, size) / in_site : 0;
+    }
     s->clusters.push_back(c);
   }
   if (s->clusters.size() > kMaxClusters) {
