@@ -279,17 +279,27 @@ void TeamsChat::ReceiveWebhook(const Request& request, Respond respond) {
   if (!activity->IsMessage() || activity->id.empty() || question.empty())
     return respond(Response::Json(200, teams::OutgoingWebhookReply("Ask me a question after the @mention.")));
 
-  // The model first (bounded), then the store: the answer is sent only once
-  // the question is stored, so what the asker saw is on record.
-  std::string answer = WebhookAnswer(question);
   InboxEvent e;
   e.connector = kName;
   e.event_key = "teams:webhook:" + activity->conversation.id + "/" + activity->id;
   e.kind = kWebhookKind;
   e.payload = request.body;
   e.received_ms = NowMs();
-  inbox_.Submit(std::move(e), [respond = std::move(respond), answer = std::move(answer)](
-                                  util::Result<bool> stored) {
+  // The model may think for seconds (an LLM backend), so it must not hold an
+  // I/O thread: this request is answered from its own thread. The server's
+  // shutdown waits for answers in flight (drain_timeout > webhook_budget), so
+  // the adapter outlives the thread.
+  std::thread([this, question, e = std::move(e), respond = std::move(respond)]() mutable {
+    AnswerWebhook(question, std::move(e), std::move(respond));
+  }).detach();
+}
+
+void TeamsChat::AnswerWebhook(const std::string& question, InboxEvent event, Respond respond) {
+  // The model first (bounded), then the store: the answer is sent only once
+  // the question is stored, so what the asker saw is on record.
+  std::string answer = WebhookAnswer(question);
+  inbox_.Submit(std::move(event), [respond = std::move(respond), answer = std::move(answer)](
+                                      util::Result<bool> stored) {
     if (!stored.ok()) {
       spdlog::error("teams webhook: question not stored: {}", stored.status().ToString());
       // Teams does not redeliver webhook calls: tell the asker to try again.

@@ -146,6 +146,8 @@ class TeamsChat final : public ChatConnector {
   void ReceiveActivity(const http::server::Request& request, Respond respond);
   void ReceiveWebhook(const http::server::Request& request, Respond respond);
   std::string InvokeResponse(const teams::Activity& activity) const;
+  // Off the I/O threads: the bounded model answer, stored, then sent.
+  void AnswerWebhook(const std::string& question, InboxEvent event, Respond respond);
   std::string WebhookAnswer(const std::string& question) const;
   util::Result<std::string> Reply(const ChatTarget& target, const std::string& text);
   void RememberName(const std::string& aad_id, const std::string& name);
