@@ -1,5 +1,8 @@
 #include "bot/service/inbox_writer.h"
 
+#include <map>
+#include <string>
+
 #include <spdlog/spdlog.h>
 
 #include "connectors/util/thread_name.h"
@@ -135,16 +138,20 @@ void InboxWriter::Commit(std::vector<InboxEvent>& events, std::vector<InboxAck>&
   }
   const auto now = std::chrono::steady_clock::now();
   bool any_work = false;  // a new event for the workers
+  // Events stored done at receipt, counted once per batch and connector (the
+  // labelled counter takes a lock and builds its key: not per event).
+  std::map<std::string, std::uint64_t> ignored;
   for (std::size_t i = 0; i < events.size(); ++i) {
     const bool is_new = (*fresh)[i];
     any_work = any_work || (is_new && events[i].needs_processing);
     if (metrics_ != nullptr) {
       metrics_->ack_latency.Observe(now - started[i]);
       if (!is_new) metrics_->CountEvent(events[i].connector, "duplicate_event");
-      else if (!events[i].needs_processing) metrics_->CountEvent(events[i].connector, "ignored");
+      else if (!events[i].needs_processing) ++ignored[events[i].connector];
     }
     acks[i](is_new);
   }
+  for (const auto& [connector, n] : ignored) metrics_->CountEvent(connector, "ignored", n);
   if (metrics_ != nullptr) {
     metrics_->inbox_batches.fetch_add(1, std::memory_order_relaxed);
     metrics_->inbox_batch_events.fetch_add(events.size(), std::memory_order_relaxed);

@@ -95,8 +95,8 @@ std::string Metrics::Labels(std::initializer_list<std::pair<const char*, std::st
   return out;
 }
 
-void Metrics::CountEvent(const std::string& connector, const std::string& type) {
-  events_.Add(Labels({{"connector", connector}, {"type", type}}));
+void Metrics::CountEvent(const std::string& connector, const std::string& type, std::uint64_t n) {
+  events_.Add(Labels({{"connector", connector}, {"type", type}}), n);
 }
 
 void Metrics::CountSend(const std::string& connector, const std::string& kind,

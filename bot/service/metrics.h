@@ -60,7 +60,7 @@ class Metrics {
 
   // Inbound events by connector and type ("question", "verdict", "command",
   // "ignored", "duplicate_question", "undecodable", "duplicate_event").
-  void CountEvent(const std::string& connector, const std::string& type);
+  void CountEvent(const std::string& connector, const std::string& type, std::uint64_t n = 1);
   // Outbox sends by connector, kind and result ("sent", "retry", "failed").
   void CountSend(const std::string& connector, const std::string& kind, const std::string& result);
   std::uint64_t events(const std::string& connector, const std::string& type) const;

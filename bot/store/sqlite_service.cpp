@@ -344,10 +344,10 @@ Result<std::vector<bool>> SqliteStore::InsertInboxBatch(std::span<const InboxEve
   if (events.empty()) return fresh;
   std::lock_guard<std::mutex> lock(impl_->mu);
   sqlite3* db = impl_->db;
-  Transaction tx(db, Transaction::Kind::kWrite);
+  // Statements prepared once for the connection: this is the ack path.
+  Transaction tx(*impl_->cache, Transaction::Kind::kWrite);
   DESK_RETURN_IF_ERROR(tx.status().WithContext("store: inbox"));
-  // One prepared statement for the whole batch: this is the ack path.
-  Stmt ins(db,
+  Stmt ins(*impl_->cache,
            "INSERT INTO inbox(connector, event_key, kind, payload, received_ms, state, done_ms) "
            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_key) DO NOTHING");
   const std::int64_t now = NowMs();
@@ -376,7 +376,7 @@ Result<std::vector<InboxEvent>> SqliteStore::ClaimInbox(std::span<const std::str
   if (connectors.empty() || max_rows <= 0) return out;
   std::lock_guard<std::mutex> lock(impl_->mu);
   sqlite3* db = impl_->db;
-  Stmt claim(db,
+  Stmt claim(*impl_->cache,
              "UPDATE inbox SET state = 'processing', attempts = attempts + 1 WHERE id IN ("
              "SELECT id FROM inbox WHERE state = 'pending' AND next_attempt_ms <= ? AND connector IN (" +
                  Placeholders(connectors.size()) +
@@ -430,9 +430,9 @@ Result<std::int64_t> SqliteStore::CompleteInboxBatch(std::span<const std::int64_
   if (inbox_ids.empty()) return std::int64_t{0};
   std::lock_guard<std::mutex> lock(impl_->mu);
   sqlite3* db = impl_->db;
-  Transaction tx(db, Transaction::Kind::kWrite);
+  Transaction tx(*impl_->cache, Transaction::Kind::kWrite);
   DESK_RETURN_IF_ERROR(tx.status().WithContext("store: complete inbox batch"));
-  Stmt done(db,
+  Stmt done(*impl_->cache,
             "UPDATE inbox SET state = 'done', done_ms = ?, last_error = '' "
             "WHERE id = ? AND state = 'processing'");
   const std::int64_t now = NowMs();

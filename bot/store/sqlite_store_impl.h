@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -22,8 +23,12 @@ struct SqliteStore::Impl {
   sqlite3* db = nullptr;
   std::string path;
   std::mutex mu;  // one connection: every use of `db` holds it
+  std::unique_ptr<sqlite::StmtCache> cache;  // the hot paths' statements (under mu)
 
-  ~Impl() { sqlite3_close_v2(db); }
+  ~Impl() {
+    cache.reset();  // its statements go before the connection
+    sqlite3_close_v2(db);
+  }
 
   // Reads up to kVisitBatch rows after `after_id` with `read`, under the
   // lock, then hands them to `fn` outside it. `read` returns the rows it read.

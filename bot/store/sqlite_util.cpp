@@ -35,13 +35,44 @@ util::Status Exec(sqlite3* db, const char* sql, const std::string& what) {
   return util::Status::OK();
 }
 
+StmtCache::~StmtCache() {
+  for (auto& [sql, stmt] : stmts_) sqlite3_finalize(stmt);
+}
+
+sqlite3_stmt* StmtCache::Get(std::string_view sql, util::Status* error) {
+  auto it = stmts_.find(std::string(sql));
+  if (it != stmts_.end()) return it->second;
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                              &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    *error = Error(db_, rc, "prepare '" + std::string(sql.substr(0, 40)) + "...'");
+    sqlite3_finalize(stmt);
+    return nullptr;
+  }
+  stmts_.emplace(std::string(sql), stmt);
+  return stmt;
+}
+
+Stmt::Stmt(StmtCache& cache, std::string_view sql) : db_(cache.db()), borrowed_(true) {
+  sql_head_ = std::string(sql.substr(0, 40));
+  stmt_ = cache.Get(sql, &status_);
+}
+
 Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
   sql_head_ = std::string(sql.substr(0, 40));
   int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
   if (rc != SQLITE_OK) status_ = Error(db, rc, "prepare '" + sql_head_ + "...'");
 }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+Stmt::~Stmt() {
+  if (!borrowed_) {
+    sqlite3_finalize(stmt_);
+  } else if (stmt_ != nullptr) {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+}
 
 Stmt& Stmt::Bind(int i, std::int64_t v) {
   if (status_.ok()) sqlite3_bind_int64(stmt_, i, v);
@@ -103,17 +134,29 @@ std::string Stmt::Text(int col) const {
 }
 
 Transaction::Transaction(sqlite3* db, Kind kind) : db_(db) {
-  status_ = Exec(db, kind == Kind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
+  status_ = Run(kind == Kind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
+  open_ = status_.ok();
+}
+
+Transaction::Transaction(StmtCache& cache, Kind kind) : db_(cache.db()), cache_(&cache) {
+  status_ = Run(kind == Kind::kWrite ? "BEGIN IMMEDIATE" : "BEGIN", "begin transaction");
   open_ = status_.ok();
 }
 
 Transaction::~Transaction() {
-  if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (open_) Run("ROLLBACK", "rollback");
+}
+
+util::Status Transaction::Run(const char* sql, const std::string& what) {
+  if (cache_ == nullptr) return Exec(db_, sql, what);
+  Stmt stmt(*cache_, sql);
+  util::Status st = stmt.Run();
+  return st.ok() ? st : st.WithContext(what);
 }
 
 util::Status Transaction::Commit() {
   if (!open_) return status_.ok() ? util::Status::Internal("commit: no transaction") : status_;
-  util::Status st = Exec(db_, "COMMIT", "commit");
+  util::Status st = Run("COMMIT", "commit");
   // A failed COMMIT (e.g. SQLITE_BUSY) leaves the transaction open: the
   // destructor rolls it back so nothing is half-written.
   if (st.ok()) open_ = false;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "connectors/util/status.h"
 
@@ -21,11 +22,33 @@ util::Status Error(sqlite3* db, int rc, const std::string& what);
 // Runs SQL text with no results (may hold several statements).
 util::Status Exec(sqlite3* db, const char* sql, const std::string& what);
 
+// Prepared statements kept for the life of a connection, for the hot paths
+// (the inbox writer's group commit runs several times per millisecond under
+// load, and preparing parses the SQL every time). Not thread-safe: use it
+// under the connection's lock.
+class StmtCache {
+ public:
+  explicit StmtCache(sqlite3* db) : db_(db) {}
+  ~StmtCache();  // finalizes every statement (before the connection closes)
+  StmtCache(const StmtCache&) = delete;
+  StmtCache& operator=(const StmtCache&) = delete;
+
+  sqlite3* db() const { return db_; }
+  // The prepared statement for `sql`, or nullptr with *error set.
+  sqlite3_stmt* Get(std::string_view sql, util::Status* error);
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+};
+
 // One prepared statement. Bind with 1-based indexes, then Step() until it
-// returns false; an error is kept in status().
+// returns false; an error is kept in status(). Made from a StmtCache it
+// borrows the cached statement and leaves it reset for the next use.
 class Stmt {
  public:
   Stmt(sqlite3* db, std::string_view sql);
+  Stmt(StmtCache& cache, std::string_view sql);
   ~Stmt();
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -57,6 +80,7 @@ class Stmt {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool borrowed_ = false;  // from a StmtCache: reset, not finalized, when done
   std::string sql_head_;  // for error messages: the start of the statement
   util::Status status_;
 };
@@ -68,12 +92,18 @@ class Transaction {
  public:
   enum class Kind { kRead, kWrite };
   Transaction(sqlite3* db, Kind kind);
+  // The same with BEGIN / COMMIT / ROLLBACK prepared once (the hot paths).
+  Transaction(StmtCache& cache, Kind kind);
   ~Transaction();
   const util::Status& status() const { return status_; }
   util::Status Commit();
 
  private:
+  // Runs BEGIN / COMMIT / ROLLBACK: cached when there is a cache.
+  util::Status Run(const char* sql, const std::string& what);
+
   sqlite3* db_;
+  StmtCache* cache_ = nullptr;
   bool open_ = false;
   util::Status status_;
 };
