@@ -116,9 +116,10 @@ struct ServerOptions {
   int threads = 2;              // I/O threads running handlers
   std::size_t max_body_bytes = 1 << 20;    // larger requests get 413
   std::size_t max_header_bytes = 16 << 10; // larger headers get 431
-  // Time allowed to receive a request's headers (also the keep-alive idle time).
+  // Time allowed to receive a whole request, headers and body (also the
+  // keep-alive idle time).
   std::chrono::milliseconds header_timeout{10000};
-  // Time allowed to receive the body once headers are in, and to write the answer.
+  // Time allowed to write the answer.
   std::chrono::milliseconds read_timeout{30000};
   // Stop() waits at most this long for in-flight requests.
   std::chrono::milliseconds drain_timeout{10000};

@@ -196,7 +196,9 @@ Result<EventEnvelope> ParseEventEnvelope(std::string_view text) {
     if (ev.bot_id.empty()) ev.bot_id = Str(edited, "bot_id");
   }
   ev.previous_text = Str(Obj(e, "previous_message"), "text");
-  ev.raw_json = e.dump();
+  // Only the types modelled above do without it; serializing every message
+  // again would cost more than parsing it did.
+  if (ev.type != "message" && ev.type != "app_mention") ev.raw_json = e.dump();
   return env;
 }
 

@@ -48,7 +48,7 @@ struct Event {
   std::string edited_ts;
   std::string previous_text;
   std::string deleted_ts;
-  std::string raw_json;       // the inner event object as JSON
+  std::string raw_json;       // the inner event object as JSON; "" for message and app_mention
 
   // Where a reply belongs: the thread if there is one, else this message.
   const std::string& reply_thread_ts() const { return thread_ts.empty() ? ts : thread_ts; }
