@@ -24,16 +24,22 @@ util::Result<bool> SubmitAndWait(InboxSink& sink, const std::string& key, const 
   return p.get_future().get();
 }
 
+// An ephemeral port and short polls, so tests do not wait.
+ServiceOptions QuickOptions() {
+  ServiceOptions o;
+  o.port = 0;
+  o.workers.poll = std::chrono::milliseconds(20);
+  o.outbox.poll = std::chrono::milliseconds(20);
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("service: inbound clients run while the inbox accepts events", "[service]") {
   auto store = std::move(SqliteStore::Open(":memory:")).value();
   auto chat = std::make_shared<FakeChat>();
   FakeConnector connector(chat);
-  ServiceOptions o;
-  o.port = 0;
-  o.workers.poll = std::chrono::milliseconds(20);
-  o.outbox.poll = std::chrono::milliseconds(20);
+  ServiceOptions o = QuickOptions();
   Service svc(o, {store.get(), nullptr, nullptr, nullptr});
   svc.AddConnector(connector);
   std::vector<std::string> log;
@@ -94,10 +100,7 @@ TEST_CASE("service: the scheduler deletes done inbox events past their retention
   auto store = std::move(SqliteStore::Open(":memory:")).value();
   auto chat = std::make_shared<FakeChat>();
   FakeConnector connector(chat);
-  ServiceOptions o;
-  o.port = 0;
-  o.workers.poll = std::chrono::milliseconds(20);
-  o.outbox.poll = std::chrono::milliseconds(20);
+  ServiceOptions o = QuickOptions();
   o.inbox_retention = std::chrono::milliseconds(1);
   o.inbox_prune_interval = std::chrono::milliseconds(50);
   Service svc(o, {store.get(), nullptr, nullptr, nullptr});
