@@ -67,6 +67,15 @@ void ImportSample(const DemoArgs& args, Store& store, const Config& base) {
   std::cout << "  " << report.tickets() << " resolved tickets stored (" << report.tickets_new << " new, "
             << report.tickets_updated << " updated), " << report.skipped << " not resolved skipped, "
             << report.rejects.size() << " rejected rows" << std::endl;
+  // (A second run stores nothing new: what counts is what the store holds.)
+  if (report.tickets() == 0 && Check(store.CountTickets()) == 0) {
+    // Nothing to learn from: say why here rather than fail two steps later.
+    std::string why = "demo: no resolved tickets in " + args.tickets;
+    if (!report.rejects.empty())
+      why += " (" + std::to_string(report.rejects.size()) + " rows rejected; the first: " +
+             report.rejects.front().where + ": " + report.rejects.front().reason + ")";
+    throw CliError(why);
+  }
 }
 
 void BuildDataset(Store& store, const Config& config) {
@@ -95,6 +104,7 @@ void RunDemo(DemoArgs args, CliContext& ctx) {
   DefaultEnv("DESKBOT_LISTEN", args.listen);
   DefaultEnv("DESKBOT_AGENTS", args.agent);
   if (args.tickets.empty()) args.tickets = FindSampleTickets();
+  if (!fs::is_regular_file(args.tickets)) throw CliError("demo: no ticket file at " + args.tickets);
 
   const Config& config = ctx.config();
   std::cout << "deskbot demo: data in " << fs::absolute(config.DataDir()).string() << std::endl;

@@ -72,6 +72,26 @@ TEST_CASE("demo: imports the sample, builds the dataset and trains a promoted mo
   CHECK(text.find("(0 new, ") != std::string::npos);
 }
 
+TEST_CASE("demo: a missing or unusable ticket file is a clear error and not a crash", "[demo][integration]") {
+  fs::path dir = FreshDir("bad");
+  fs::path out = dir / "demo.txt";
+  const std::string demo = "env -u DESKBOT_DATA_DIR -u DESKBOT_CONFIG " + kBinary +
+                           " demo --no-serve --data-dir " + (dir / "data").string() + " --tickets ";
+  REQUIRE(Shell(demo + (dir / "missing.jsonl").string(), out) == 1);
+  std::string text = Slurp(out);
+  INFO(text);
+  CHECK(text.find("deskbot: demo: no ticket file at " + (dir / "missing.jsonl").string()) != std::string::npos);
+
+  std::ofstream(dir / "bad.jsonl") << "not json at all\n{\"id\": 7}\n";
+  REQUIRE(Shell(demo + (dir / "bad.jsonl").string(), out) == 1);
+  text = Slurp(out);
+  INFO(text);
+  CHECK(text.find("deskbot: demo: no resolved tickets in " + (dir / "bad.jsonl").string() +
+                  " (2 rows rejected; the first: ") != std::string::npos);
+  CHECK(text.find("bad.jsonl:1") != std::string::npos);
+  CHECK(text.find("[2/4]") == std::string::npos);  // stopped before building a dataset of nothing
+}
+
 TEST_CASE("demo: serves the web chat once trained", "[demo][integration]") {
   fs::path dir = FreshDir("serve");
   const int port = 20000 + getpid() % 20000;
