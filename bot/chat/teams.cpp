@@ -163,6 +163,10 @@ util::Result<std::unique_ptr<TeamsChat>> TeamsChat::Create(Store& store, InboxSi
   return chat;
 }
 
+util::Status TeamsChat::FetchSigningKeys() {
+  return auth_ ? auth_->RefreshKeys() : Status::OK();
+}
+
 void TeamsChat::RememberName(const std::string& aad_id, const std::string& name) {
   if (aad_id.empty() || name.empty()) return;
   std::lock_guard<std::mutex> lock(names_mu_);

@@ -138,6 +138,10 @@ class TeamsChat final : public ChatConnector {
   std::vector<HttpRoute> Routes();
   bool bot_mode() const { return connector_ != nullptr; }
   bool webhook_mode() const { return !options_.webhook_secret.empty(); }
+  // Bot mode: fetches the Bot Framework signing keys now, so the first
+  // activity does not wait for them on an I/O thread. A failure is not fatal
+  // (the first activity tries again); the caller logs it.
+  util::Status FetchSigningKeys();
   // Set after construction when the model lives in the service (serve).
   void set_suggester(TeamsSuggester suggest) { options_.suggest = std::move(suggest); }
 

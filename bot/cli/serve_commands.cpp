@@ -217,6 +217,11 @@ void RunServe(CliContext& ctx) {
       if (!loaded.model) return Suggestion{};  // no model: abstained
       return loaded.model->Suggest(question);
     });
+    if (teams->bot_mode()) {
+      if (util::Status keys = teams->FetchSigningKeys(); !keys.ok())
+        spdlog::warn("teams: signing keys not fetched yet (the first activity will try again): {}",
+                     keys.ToString());
+    }
     svc.AddConnector(*teams, teams->Routes());
   }
   // Further chats are added here: svc.AddConnector(adapter, adapter.Routes()).

@@ -75,6 +75,8 @@ TEST_CASE("deskbot serve with Teams: bot and webhook modes answer with the sampl
   INFO("stderr: " << serve.Errors());
   REQUIRE(port.has_value());
   const std::string base = "http://127.0.0.1:" + *port;
+  // The signing keys were fetched at start-up, not by the first activity.
+  CHECK(fake.jwks_requests() >= 1);
 
   // Bot mode: a channel question, its card, an agent's edit, the reply.
   const json question = ChannelQuestion("1767326300001", kQuestion);
