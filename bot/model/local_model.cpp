@@ -1313,8 +1313,10 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Load(const std::string& di
   if (!meta_text || !corpus || !lexical) return bad("MANIFEST lacks a model file");
   nlohmann::json meta = nlohmann::json::parse(*meta_text, nullptr, false);
   if (meta.is_discarded() || !meta.is_object()) return bad("meta.json is not JSON");
-  if (meta.value("format", "") != kFormat || meta.value("format_version", 0) != kFormatVersion)
-    return bad("unsupported model format");
+  if (meta.value("format", "") != kFormat) return bad("not a deskbot local model");
+  if (const int version = meta.value("format_version", 0); version != kFormatVersion)
+    return bad("model format version " + std::to_string(version) + ", this deskbot reads version " +
+               std::to_string(kFormatVersion) + ": train a new version with `deskbot train`");
 
   std::unique_ptr<LocalModel> model(new LocalModel());
   auto& m = *model->impl_;

@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
+#include "bot/model/checksum.h"
 #include "bot/model/local_model.h"
 #include "bot/model/registry.h"
 #include "tests/unit/model/sample_fixture.h"
@@ -166,6 +168,27 @@ TEST_CASE("model: save and load give the same answers; a changed file is refused
     auto bad = model::LocalModel::Load(path, std::string(64, '0'));
     REQUIRE(!bad.ok());
     CHECK(bad.status().message().find("does not match the registry") != std::string::npos);
+  }
+  SECTION("an older model format, consistently signed, says to retrain") {
+    // What a model written by an older deskbot looks like: a well-formed,
+    // correctly signed version 1.
+    std::ifstream in(path + "/meta.json");
+    nlohmann::json meta = nlohmann::json::parse(in);
+    in.close();
+    meta["format_version"] = 1;
+    const std::string text = meta.dump(2);
+    std::ofstream(path + "/meta.json", std::ios::trunc) << text;
+    std::ifstream manifest_in(path + "/MANIFEST");
+    std::string line, manifest;
+    while (std::getline(manifest_in, line))
+      manifest += (line.size() > 66 && line.substr(66) == "meta.json" ? model::Sha256Hex(text) + "  meta.json"
+                                                                      : line) + "\n";
+    manifest_in.close();
+    std::ofstream(path + "/MANIFEST", std::ios::trunc) << manifest;
+    auto old = model::LocalModel::Load(path, "");
+    REQUIRE(!old.ok());
+    CHECK(old.status().message().find("model format version 1, this deskbot reads version 2: train a new "
+                                      "version with `deskbot train`") != std::string::npos);
   }
   SECTION("a forged manifest") {
     std::ofstream(path + "/MANIFEST", std::ios::app) << "garbage\n";
