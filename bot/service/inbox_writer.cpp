@@ -5,7 +5,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "connectors/util/thread_name.h"
 
 namespace deskbot::service {
 
@@ -16,28 +15,10 @@ InboxWriter::InboxWriter(Store& store, InboxWriterOptions options, Metrics* metr
 
 InboxWriter::~InboxWriter() { Stop(); }
 
-void InboxWriter::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (running_) return;
-  running_ = true;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    util::NameThisThread("inbox-writer");
-    Run();
-  });
-}
+void InboxWriter::Start() { thread_.Start("inbox-writer", [this] { Run(); }); }
 
-void InboxWriter::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!running_) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  std::lock_guard<std::mutex> lock(mu_);
-  running_ = false;
-}
+// Writes everything submitted so far (the loop drains before it returns).
+void InboxWriter::Stop() { thread_.Stop(); }
 
 void InboxWriter::Submit(InboxEvent event, InboxAck ack) {
   if (event.connector.empty() || event.event_key.empty()) {
@@ -48,7 +29,7 @@ void InboxWriter::Submit(InboxEvent event, InboxAck ack) {
   bool notify = false;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    if (!running_ || stopping_) {
+    if (!thread_.running() || thread_.stopping()) {
       lock.unlock();
       ack(util::Status::Unavailable("inbox: the service is stopping"));
       return;
@@ -70,12 +51,12 @@ void InboxWriter::Run() {
   std::vector<std::chrono::steady_clock::time_point> started;
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    while (events_.empty() && !stopping_) {
+    while (events_.empty() && !thread_.stopping()) {
       writer_idle_ = true;
       cv_.wait(lock);
     }
     writer_idle_ = false;
-    if (events_.empty() && stopping_) return;
+    if (events_.empty() && thread_.stopping()) return;
     if (events_.size() <= options_.max_batch) {
       events.swap(events_);
       acks.swap(acks_);

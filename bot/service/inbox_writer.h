@@ -21,6 +21,7 @@
 
 #include "bot/core/chat.h"
 #include "bot/core/store.h"
+#include "bot/service/background_thread.h"
 #include "bot/service/metrics.h"
 
 namespace deskbot::service {
@@ -64,15 +65,13 @@ class InboxWriter final : public InboxSink {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool running_ = false;
-  bool stopping_ = false;
   bool writer_idle_ = false;  // the writer waits on cv_: Submit must notify
   // Three parallel vectors (not a vector of structs) so the events can be
   // handed to the store as one span without copying.
   std::vector<InboxEvent> events_;
   std::vector<InboxAck> acks_;
   std::vector<std::chrono::steady_clock::time_point> started_;
-  std::thread thread_;
+  BackgroundThread thread_{mu_, cv_};
 };
 
 }  // namespace deskbot::service

@@ -5,7 +5,6 @@
 #include <exception>
 
 #include "bot/service/outbound.h"
-#include "connectors/util/thread_name.h"
 
 namespace deskbot::service {
 
@@ -21,28 +20,9 @@ OutboxSender::OutboxSender(Store& store, ConnectorSet connectors, OutboxOptions 
 
 OutboxSender::~OutboxSender() { Stop(); }
 
-void OutboxSender::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (running_) return;
-  running_ = true;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    util::NameThisThread("outbox-sender");
-    Run();
-  });
-}
+void OutboxSender::Start() { thread_.Start("outbox-sender", [this] { Run(); }); }
 
-void OutboxSender::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!running_) return;
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  std::lock_guard<std::mutex> lock(mu_);
-  running_ = false;
-}
+void OutboxSender::Stop() { thread_.Stop(); }
 
 void OutboxSender::Wake() {
   {
@@ -56,7 +36,7 @@ void OutboxSender::Run() {
   for (;;) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return;
+      if (thread_.stopping()) return;
       woken_ = false;
     }
     auto handled = RunOnce();
@@ -73,7 +53,7 @@ void OutboxSender::Run() {
       }
     }
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
+    cv_.wait_for(lock, wait, [this] { return thread_.stopping() || woken_; });
   }
 }
 
@@ -119,7 +99,7 @@ util::Result<int> OutboxSender::RunOnce() {
     bool stop;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stop = stopping_;
+      stop = thread_.stopping();
     }
     if (stop) {
       // Claimed but not attempted: back to pending as if never claimed.

@@ -21,6 +21,7 @@
 
 #include "bot/core/chat.h"
 #include "bot/core/store.h"
+#include "bot/service/background_thread.h"
 #include "bot/service/metrics.h"
 #include "bot/service/workflow.h"
 
@@ -70,11 +71,9 @@ class OutboxSender {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  bool running_ = false;
-  bool stopping_ = false;
   bool woken_ = false;
   bool recovered_ = false;  // only touched by the sending thread
-  std::thread thread_;
+  BackgroundThread thread_{mu_, cv_};
 };
 
 }  // namespace deskbot::service

@@ -4,7 +4,6 @@
 
 #include <exception>
 
-#include "connectors/util/thread_name.h"
 
 namespace deskbot::service {
 
@@ -21,27 +20,14 @@ void Scheduler::Add(std::string name, std::chrono::milliseconds interval, std::f
 }
 
 void Scheduler::Start() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (running_ || jobs_.empty()) return;
-  running_ = true;
-  stopping_ = false;
-  thread_ = std::thread([this] {
-    util::NameThisThread("scheduler");
-    Run();
-  });
-}
-
-void Scheduler::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!running_) return;
-    stopping_ = true;
+    if (jobs_.empty()) return;
   }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-  std::lock_guard<std::mutex> lock(mu_);
-  running_ = false;
+  thread_.Start("scheduler", [this] { Run(); });
 }
+
+void Scheduler::Stop() { thread_.Stop(); }
 
 void Scheduler::Trigger(const std::string& name) {
   {
@@ -54,7 +40,7 @@ void Scheduler::Trigger(const std::string& name) {
 
 void Scheduler::Run() {
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stopping_) {
+  while (!thread_.stopping()) {
     auto now = std::chrono::steady_clock::now();
     Job* due = nullptr;
     auto next = std::chrono::steady_clock::time_point::max();
@@ -67,7 +53,7 @@ void Scheduler::Run() {
     }
     if (due == nullptr) {
       auto pred = [this] {
-        if (stopping_) return true;
+        if (thread_.stopping()) return true;
         for (const Job& j : jobs_)
           if (j.triggered) return true;
         return false;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bot/core/store.h"
+#include "bot/service/background_thread.h"
 #include "connectors/util/status.h"
 
 namespace deskbot::service {
@@ -43,9 +44,7 @@ class Scheduler {
   std::vector<Job> jobs_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool running_ = false;
-  bool stopping_ = false;
-  std::thread thread_;
+  BackgroundThread thread_{mu_, cv_};
 };
 
 // --- retraining ------------------------------------------------------------------
