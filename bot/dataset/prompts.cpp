@@ -9,11 +9,9 @@ namespace deskbot::dataset {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-util::Result<std::string> ReadPromptFile(const fs::path& path) {
+util::Result<std::string> ReadPromptFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return util::Status::NotFound("prompt file " + path.string() + " is missing");
+  if (!in) return util::Status::NotFound("prompt file " + path + " is missing");
   std::ostringstream ss;
   ss << in.rdbuf();
   std::string text = ss.str();
@@ -21,6 +19,8 @@ util::Result<std::string> ReadPromptFile(const fs::path& path) {
   if (!text.empty() && text.back() == '\r') text.pop_back();
   return text;
 }
+
+namespace {
 
 bool HasPrompts(const fs::path& dir) {
   std::error_code ec;
@@ -52,7 +52,7 @@ util::Result<PromptSet> PromptSet::Load(const std::string& dir) {
                {"finetune/completion_prompt.mustache", &p.completion_prompt},
                {"finetune/completion.mustache", &p.completion}};
   for (const auto& f : files) {
-    auto text = ReadPromptFile(base / f.name);
+    auto text = ReadPromptFile((base / f.name).string());
     if (!text.ok()) return text.status();
     *f.into = std::move(text).value();
   }

@@ -21,6 +21,10 @@ struct PromptSet {
   static util::Result<PromptSet> Load(const std::string& dir);
 };
 
+// One prompt file's text, with one trailing newline dropped (editors add
+// it); a missing file is kNotFound naming it.
+util::Result<std::string> ReadPromptFile(const std::string& path);
+
 // The prompts directory: `configured` when not empty (must exist); otherwise
 // the first "prompts" directory holding system.txt found walking up from the
 // running binary's directory (build/bot/cli/deskbot -> <repo>/prompts), then

@@ -1,27 +1,16 @@
 #include "bot/llm/prompt.h"
 
 #include <filesystem>
-#include <fstream>
 #include <kainjow/mustache.hpp>
 #include <mutex>
-#include <sstream>
+
+#include "bot/dataset/prompts.h"
 
 namespace deskbot::llm {
 
 namespace mus = kainjow::mustache;
 
 namespace {
-
-util::Result<std::string> ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return util::Status::NotFound("prompt file " + path.string() + " is missing");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  if (!text.empty() && text.back() == '\n') text.pop_back();
-  if (!text.empty() && text.back() == '\r') text.pop_back();
-  return text;
-}
 
 std::string Trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
@@ -48,11 +37,11 @@ struct AnswerPrompt::Impl {
 
 util::Result<AnswerPrompt> AnswerPrompt::Load(const std::string& dir) {
   const std::filesystem::path base(dir);
-  auto sys = ReadFile(base / "system.txt");
+  auto sys = dataset::ReadPromptFile((base / "system.txt").string());
   if (!sys.ok()) return sys.status();
-  auto system_t = ReadFile(base / "answer" / "system.mustache");
+  auto system_t = dataset::ReadPromptFile((base / "answer" / "system.mustache").string());
   if (!system_t.ok()) return system_t.status();
-  auto user_t = ReadFile(base / "answer" / "user.mustache");
+  auto user_t = dataset::ReadPromptFile((base / "answer" / "user.mustache").string());
   if (!user_t.ok()) return user_t.status();
   auto impl = std::make_unique<Impl>(std::move(sys).value(), *system_t, *user_t);
   if (!impl->system.is_valid())
