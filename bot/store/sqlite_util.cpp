@@ -40,7 +40,7 @@ StmtCache::~StmtCache() {
 }
 
 sqlite3_stmt* StmtCache::Get(std::string_view sql, util::Status* error) {
-  auto it = stmts_.find(std::string(sql));
+  auto it = stmts_.find(sql);
   if (it != stmts_.end()) return it->second;
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,

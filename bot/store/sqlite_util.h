@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,7 +26,8 @@ util::Status Exec(sqlite3* db, const char* sql, const std::string& what);
 // Prepared statements kept for the life of a connection, for the hot paths
 // (the inbox writer's group commit runs several times per millisecond under
 // load, and preparing parses the SQL every time). Not thread-safe: use it
-// under the connection's lock.
+// under the connection's lock. A cached statement is lent to one Stmt at a
+// time: never hold two Stmts of the same SQL text at once.
 class StmtCache {
  public:
   explicit StmtCache(sqlite3* db) : db_(db) {}
@@ -39,7 +41,12 @@ class StmtCache {
 
  private:
   sqlite3* db_;
-  std::unordered_map<std::string, sqlite3_stmt*> stmts_;
+  // Looked up by string_view, so a lookup does not copy the SQL text.
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, sqlite3_stmt*, TextHash, std::equal_to<>> stmts_;
 };
 
 // One prepared statement. Bind with 1-based indexes, then Step() until it
