@@ -5,27 +5,10 @@
 #include <sstream>
 
 #include "tests/integration/slack/harness.h"
+#include "tests/support/store_reads.h"
 
 namespace deskbot::testing {
 namespace {
-
-std::vector<Pair> Pairs(SqliteStore& store) {
-  std::vector<Pair> out;
-  REQUIRE(store.ForEachPair([&](const Pair& p) {
-                 out.push_back(p);
-                 return true;
-               }).ok());
-  return out;
-}
-
-std::vector<PreferencePair> PreferencePairs(SqliteStore& store) {
-  std::vector<PreferencePair> out;
-  REQUIRE(store.ForEachPreferencePair([&](const PreferencePair& p) {
-                 out.push_back(p);
-                 return true;
-               }).ok());
-  return out;
-}
 
 SuggestionRecord SuggestionOf(SqliteStore& store, std::int64_t id) {
   auto s = store.GetSuggestion(id);
@@ -73,7 +56,7 @@ TEST_CASE("slack: app mention -> suggestion -> approve -> answer in thread and p
   const SuggestionRecord rec = SuggestionOf(s.store(), sid);
   CHECK(rec.state == SuggestionState::kApproved);
   CHECK(rec.decided_by == kAgent);
-  auto pairs = Pairs(s.store());
+  auto pairs = AllPairs(s.store());
   REQUIRE(pairs.size() == 1);
   CHECK(pairs[0].origin == PairOrigin::kApproved);
   CHECK(pairs[0].question == "my vpn is broken");
@@ -94,11 +77,11 @@ TEST_CASE("slack: edit opens a modal and its submission posts the edited text", 
   REQUIRE(Eventually([&] { return ThreadPosts(s.fake(), "1700000002.000100").size() == 1; }));
   CHECK(ThreadPosts(s.fake(), "1700000002.000100")[0]["text"] == edited);
   CHECK(SuggestionOf(s.store(), sid).state == SuggestionState::kEdited);
-  auto pairs = Pairs(s.store());
+  auto pairs = AllPairs(s.store());
   REQUIRE(pairs.size() == 1);
   CHECK(pairs[0].origin == PairOrigin::kEdited);
   CHECK(pairs[0].answer == edited);
-  REQUIRE(PreferencePairs(s.store()).size() == 1);
+  REQUIRE(AllPreferencePairs(s.store()).size() == 1);
 }
 
 TEST_CASE("slack: reject records the reason and tells the asker nothing", "[integration][slack]") {
@@ -114,7 +97,7 @@ TEST_CASE("slack: reject records the reason and tells the asker nothing", "[inte
   REQUIRE(Eventually([&] { return CallsWhere(s.fake(), "chat.update").size() == 1; }));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(ThreadPosts(s.fake(), "1700000003.000100").empty());
-  CHECK(Pairs(s.store()).empty());
+  CHECK(AllPairs(s.store()).empty());
 }
 
 TEST_CASE("slack: a non-agent cannot decide (polite refusal and an audit entry)", "[integration][slack]") {

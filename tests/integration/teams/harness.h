@@ -15,6 +15,7 @@
 #include "bot/chat/teams.h"
 #include "connectors/teams/webhook.h"
 #include "tests/integration/webchat/harness.h"
+#include "tests/support/store_reads.h"
 #include "tests/support/teams/fake_bot_framework.h"
 
 namespace deskbot::testing {
@@ -221,24 +222,6 @@ inline std::int64_t InboxTotal(SqliteStore& store) {
   auto c = store.CountChatQueues();
   REQUIRE(c.ok());
   return c->inbox_pending + c->inbox_processing + c->inbox_done + c->inbox_failed;
-}
-
-inline std::vector<Pair> Pairs(SqliteStore& store) {
-  std::vector<Pair> out;
-  REQUIRE(store.ForEachPair([&](const Pair& p) {
-                 out.push_back(p);
-                 return true;
-               }).ok());
-  return out;
-}
-
-inline std::vector<PreferencePair> PreferencePairs(SqliteStore& store) {
-  std::vector<PreferencePair> out;
-  REQUIRE(store.ForEachPreferencePair([&](const PreferencePair& p) {
-                 out.push_back(p);
-                 return true;
-               }).ok());
-  return out;
 }
 
 inline SuggestionRecord SuggestionOf(SqliteStore& store, std::int64_t id) {

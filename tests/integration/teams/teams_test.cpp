@@ -63,7 +63,7 @@ TEST_CASE("teams: channel mention -> card -> approve invoke -> reply in the thre
   const SuggestionRecord rec = SuggestionOf(s.store(), sid);
   CHECK(rec.state == SuggestionState::kApproved);
   CHECK(rec.decided_by == kAgentAad);
-  auto pairs = Pairs(s.store());
+  auto pairs = AllPairs(s.store());
   REQUIRE(pairs.size() == 1);
   CHECK(pairs[0].origin == PairOrigin::kApproved);
   CHECK(pairs[0].source == "teams");
@@ -98,11 +98,11 @@ TEST_CASE("teams: group chat question -> edit invoke -> edited answer and a pref
   const SuggestionRecord rec = SuggestionOf(s.store(), sid);
   CHECK(rec.state == SuggestionState::kEdited);
   CHECK(rec.final_text == edited);
-  auto pairs = Pairs(s.store());
+  auto pairs = AllPairs(s.store());
   REQUIRE(pairs.size() == 1);
   CHECK(pairs[0].origin == PairOrigin::kEdited);
   CHECK(pairs[0].answer == edited);
-  auto prefs = PreferencePairs(s.store());
+  auto prefs = AllPreferencePairs(s.store());
   REQUIRE(prefs.size() == 1);
   CHECK(prefs[0].preferred == edited);
   CHECK(prefs[0].rejected.find("id.example.com/reset; the link") != std::string::npos);
@@ -129,7 +129,7 @@ TEST_CASE("teams: personal chat question -> reject invoke -> reason kept and not
   CHECK(rec.reason == "needs the new VPN profile instead");
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   CHECK(RepliesTo(s.fake(), conversation, "1767378500003").empty());
-  CHECK(Pairs(s.store()).empty());
+  CHECK(AllPairs(s.store()).empty());
   CHECK(HasAudit(s.store(), "verdict.reject", std::string("teams:") + kAgentAad));
 }
 
@@ -165,7 +165,7 @@ TEST_CASE("teams: a non-agent click is refused politely and audited and decides 
   CHECK(SuggestionOf(s.store(), sid).state == SuggestionState::kPending);
   CHECK(RepliesTo(s.fake(), conversation, "1767326100004").empty());
   CHECK(CardUpdates(s.fake(), CardIdOf(card)).empty());
-  CHECK(Pairs(s.store()).empty());
+  CHECK(AllPairs(s.store()).empty());
   CHECK(RepliesTo(s.fake(), kAgentsConversation, CardIdOf(card)).empty());
 }
 
@@ -359,7 +359,7 @@ TEST_CASE("teams webhook: a good HMAC gets the suggestion synchronously and the 
     auto c = s.store().CountChatQueues();
     return c.ok() && c->outbox_failed == 1;
   }));
-  CHECK(Pairs(s.store()).size() == 1);
+  CHECK(AllPairs(s.store()).size() == 1);
   CHECK(RepliesTo(s.fake(), question["conversation"]["id"], "1767326200001").empty());
 }
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "bot/model/registry.h"
+#include "tests/support/store_reads.h"
 #include "tests/unit/model/sample_fixture.h"
 
 using namespace deskbot;
@@ -17,11 +18,7 @@ namespace {
 // Makes the training pairs useless (answers shuffled among them), keeping the
 // validation pairs, so that a model trained now is worse on the same held-out set.
 void SpoilTrainingPairs(Store& store) {
-  std::vector<Pair> pairs;
-  REQUIRE(store.ForEachPair([&](const Pair& p) {
-                 pairs.push_back(p);
-                 return true;
-               }).ok());
+  std::vector<Pair> pairs = deskbot::testing::AllPairs(store);
   std::vector<size_t> train;
   for (size_t i = 0; i < pairs.size(); ++i)
     if (pairs[i].split == Split::kTrain) train.push_back(i);

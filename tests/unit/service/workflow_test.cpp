@@ -10,6 +10,7 @@
 #include "bot/service/workers.h"
 #include "bot/service/workflow.h"
 #include "bot/store/sqlite_store.h"
+#include "tests/support/store_reads.h"
 #include "tests/unit/service/fakes.h"
 #include "tests/unit/store/temp_dir.h"
 
@@ -101,22 +102,8 @@ struct Harness {
     REQUIRE(!list->empty());
     return list->front().suggestion.id;
   }
-  std::vector<Pair> Pairs() {
-    std::vector<Pair> out;
-    REQUIRE(store->ForEachPair([&](const Pair& p) {
-                   out.push_back(p);
-                   return true;
-                 }).ok());
-    return out;
-  }
-  std::vector<PreferencePair> Preferences() {
-    std::vector<PreferencePair> out;
-    REQUIRE(store->ForEachPreferencePair([&](const PreferencePair& p) {
-                   out.push_back(p);
-                   return true;
-                 }).ok());
-    return out;
-  }
+  std::vector<Pair> Pairs() { return deskbot::testing::AllPairs(*store); }
+  std::vector<PreferencePair> Preferences() { return deskbot::testing::AllPreferencePairs(*store); }
 };
 
 }  // namespace

@@ -8,8 +8,10 @@
 #include <thread>
 
 #include "bot/store/open.h"
+#include "tests/support/store_reads.h"
 #include "tests/unit/store/temp_dir.h"
 
+using deskbot::testing::AllPairs;
 using deskbot::testing::TempDir;
 namespace fs = std::filesystem;
 
@@ -277,15 +279,6 @@ Pair MakePair(const std::string& q, PairOrigin origin) {
   p.split = q == "2" ? Split::kValid : Split::kTrain;
   p.created_at = 1000 + static_cast<int>(q.size());
   return p;
-}
-
-std::vector<Pair> AllPairs(Store& store) {
-  std::vector<Pair> out;
-  REQUIRE(store.ForEachPair([&](const Pair& p) {
-    out.push_back(p);
-    return true;
-  }).ok());
-  return out;
 }
 
 TEST_CASE("store: replacing harvested pairs keeps approved and edited ones", "[store]") {
