@@ -228,12 +228,7 @@ void SlackChat::ReceiveEvents(const Request& request, Respond respond) {
   if (env->type == slack::EventEnvelope::Type::kUrlVerification)
     return respond(Response::Text(200, env->challenge));
   if (env->event_id.empty()) return respond(Response::Text(400, "slack event without event_id\n"));
-  InboxEvent e;
-  e.connector = kName;
-  e.event_key = "slack:" + env->event_id;
-  e.kind = kEventKind;
-  e.payload = request.body;
-  e.received_ms = NowMs();
+  InboxEvent e = ReceivedEvent(kName, "slack:" + env->event_id, kEventKind, request.body);
   // Triage now, on the parse we already have: an event that means nothing to
   // deskbot (most messages in a busy workspace) is stored done, and no worker
   // parses it again.

@@ -219,12 +219,8 @@ void TeamsChat::ReceiveActivity(const Request& request, Respond respond) {
       return respond(Response::Json(
           200, teams::InvokeErrorResponse(400, "BadRequest", "This card action is not deskbot's.")));
   }
-  InboxEvent e;
-  e.connector = kName;
-  e.event_key = "teams:" + activity->conversation.id + "/" + activity->id;
-  e.kind = kActivityKind;
-  e.payload = request.body;
-  e.received_ms = NowMs();
+  InboxEvent e = ReceivedEvent(kName, "teams:" + activity->conversation.id + "/" + activity->id,
+                               kActivityKind, request.body);
   // Answered on the writer's thread once the batch holding it is committed.
   inbox_.Submit(std::move(e), [respond = std::move(respond), invoke_body](util::Result<bool> stored) {
     if (!stored.ok()) return respond(NotStored(stored.status()));
@@ -283,12 +279,8 @@ void TeamsChat::ReceiveWebhook(const Request& request, Respond respond) {
   if (!activity->IsMessage() || activity->id.empty() || question.empty())
     return respond(Response::Json(200, teams::OutgoingWebhookReply("Ask me a question after the @mention.")));
 
-  InboxEvent e;
-  e.connector = kName;
-  e.event_key = "teams:webhook:" + activity->conversation.id + "/" + activity->id;
-  e.kind = kWebhookKind;
-  e.payload = request.body;
-  e.received_ms = NowMs();
+  InboxEvent e = ReceivedEvent(kName, "teams:webhook:" + activity->conversation.id + "/" + activity->id,
+                               kWebhookKind, request.body);
   // The model may think for seconds (an LLM backend), so it must not hold an
   // I/O thread: this request is answered from its own thread. The server's
   // shutdown waits for answers in flight (drain_timeout > webhook_budget), so

@@ -210,12 +210,8 @@ void WebChat::Ask(const Request& request, Respond respond) {
   e.message_id = ask->client_id.empty() ? webchat::RandomId("m-") : ask->client_id;
   e.sent_at = NowMs() / 1000;
 
-  InboxEvent event;
-  event.connector = kName;
-  event.event_key = "webchat:ask:" + e.conversation + ":" + e.message_id;
-  event.kind = "question";
-  event.payload = webchat::EncodeEvent(e);
-  event.received_ms = NowMs();
+  InboxEvent event = ReceivedEvent(kName, "webchat:ask:" + e.conversation + ":" + e.message_id, "question",
+                                   webchat::EncodeEvent(e));
   inbox_.Submit(std::move(event), [respond, conversation = e.conversation,
                                    message_id = e.message_id](util::Result<bool> stored) {
     if (!stored.ok()) return respond(ErrorFor(stored.status()));
@@ -245,13 +241,11 @@ void WebChat::Decide(const Request& request, Respond respond) {
   webchat::Event e;
   e.type = webchat::Event::Type::kDecision;
   e.decision = *decision;
-  InboxEvent event;
-  event.connector = kName;
-  event.event_key = "webchat:verdict:" + std::to_string(id) + ":" + decision->agent + ":" +
-                    (decision->client_id.empty() ? webchat::RandomId("v-") : decision->client_id);
-  event.kind = "verdict";
-  event.payload = webchat::EncodeEvent(e);
-  event.received_ms = NowMs();
+  InboxEvent event = ReceivedEvent(
+      kName,
+      "webchat:verdict:" + std::to_string(id) + ":" + decision->agent + ":" +
+          (decision->client_id.empty() ? webchat::RandomId("v-") : decision->client_id),
+      "verdict", webchat::EncodeEvent(e));
   inbox_.Submit(std::move(event), [respond, id](util::Result<bool> stored) {
     if (!stored.ok()) return respond(ErrorFor(stored.status()));
     respond(JsonResponse(202, json{{"suggestion", id}, {"status", "accepted"}, {"duplicate", !*stored}}));

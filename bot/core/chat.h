@@ -201,6 +201,18 @@ struct InboxEvent {
   bool needs_processing = true;
 };
 
+// A delivery as it arrives now, ready for InboxSink::Submit.
+inline InboxEvent ReceivedEvent(std::string connector, std::string event_key, std::string kind,
+                                std::string payload) {
+  InboxEvent e;
+  e.connector = std::move(connector);
+  e.event_key = std::move(event_key);
+  e.kind = std::move(kind);
+  e.payload = std::move(payload);
+  e.received_ms = NowMs();
+  return e;
+}
+
 // What a stored event means for deskbot.
 struct Inbound {
   enum class Kind { kIgnore, kQuestion, kVerdict, kCommand };
