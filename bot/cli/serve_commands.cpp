@@ -149,7 +149,11 @@ void RunServe(CliContext& ctx) {
   options.outbox.max_attempts = static_cast<int>(config.GetInt("outbox.max_attempts", 8));
   options.outbox.backoff_base = std::chrono::milliseconds(config.GetInt("outbox.backoff_ms", 1000));
   options.harvest_interval = Minutes(config.GetInt("harvest.interval_minutes", 0));
-  options.inbox_retention = std::chrono::hours(config.GetInt("inbox.retention_hours", 72));
+  const std::int64_t retention_hours = config.GetInt("inbox.retention_hours", 72);
+  if (retention_hours < 0)
+    throw CliError("inbox.retention_hours must be 0 (keep every event) or more, not " +
+                   std::to_string(retention_hours));
+  options.inbox_retention = std::chrono::hours(retention_hours);
   options.retrain.every_pairs = config.GetInt("retrain.every_pairs", 0);
   options.retrain.interval = Minutes(config.GetInt("retrain.interval_minutes", 0));
   options.workflow.notice_text = config.GetString("chat.notice_text", options.workflow.notice_text);

@@ -154,4 +154,19 @@ TEST_CASE("deskbot serve with Slack: every event acked, none processed, SIGKILL:
   CHECK(serve->Stop(SIGTERM) == std::optional<int>(0));
 }
 
+TEST_CASE("deskbot serve refuses a negative inbox retention and names the setting",
+          "[integration][slack][serve]") {
+  TempDir dir;
+  Process serve({kDeskbot, "serve"},
+                {{"DESKBOT_DATA_DIR", dir.path().string()},
+                 {"DESKBOT_LISTEN", "127.0.0.1:0"},
+                 {"DESKBOT_CONFIG", ""},
+                 {"DESKBOT_INBOX_RETENTION_HOURS", "-1"}},
+                dir.File("bad.out"), dir.File("bad.err"));
+  REQUIRE(serve.started());
+  CHECK(serve.Wait(std::chrono::seconds(20)) == std::optional<int>(1));
+  CHECK(serve.Errors().find("inbox.retention_hours must be 0 (keep every event) or more, not -1") !=
+        std::string::npos);
+}
+
 }  // namespace deskbot::testing
