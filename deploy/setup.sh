@@ -23,7 +23,7 @@ build_packages=(
   libboost1.81-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   catch2 libcli11-dev libtomlplusplus-dev libgumbo-dev libfasttext-dev libhnswlib-dev
   libxapian-dev libkainjow-mustache-dev libbenchmark-dev libwebsocketpp-dev libre2-dev
-  libutf8proc-dev
+  libutf8proc-dev libsimdjson-dev
 )
 # Extra packages the tests and benchmarks use.
 test_packages=( curl python3 chromium chromium-driver )

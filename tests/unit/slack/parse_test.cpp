@@ -216,7 +216,10 @@ TEST_CASE("slack events: url_verification and app_rate_limited") {
 TEST_CASE("slack events: malformed input gives clear errors") {
   using Code = util::Status::Code;
   for (const char* bad : {"", "{", "[1,2]", "\"str\"", R"({"type":"event_callback"})",
-                          R"({"type":"event_callback","event":{"user":"U1"}})", R"({"no_type":1})"}) {
+                          R"({"type":"event_callback","event":{"user":"U1"}})", R"({"no_type":1})",
+                          R"({"type":"event_callback","event":5})", R"({"type":"x"} trailing)",
+                          "{\"type\":\"x\",\"t\":\"\xff\xfe\"}", R"({"type":"x","a":[1,2})",
+                          R"({"type":"x","a":tru})"}) {
     INFO(bad);
     auto r = slack::ParseEventEnvelope(bad);
     REQUIRE_FALSE(r.ok());
@@ -228,6 +231,17 @@ TEST_CASE("slack events: malformed input gives clear errors") {
       R"({"type":"event_callback","event_time":"x","event":{"type":"message","text":5,"ts":null}})");
   REQUIRE(odd.ok());
   CHECK(odd->event.text.empty());
+  CHECK(odd->event_time == 0);
+  auto loose = slack::ParseEventEnvelope(
+      R"({"type":"event_callback","event_time":1.7e9,"is_ext_shared_channel":"true",)"
+      R"("authorizations":[5,{"user_id":"U0BOT"}],"event":{"type":"message","message":"x"}})");
+  REQUIRE(loose.ok());
+  CHECK(loose->event_time == 1700000000);
+  CHECK(loose->is_ext_shared_channel);
+  REQUIRE(loose->authorizations.size() == 2);
+  CHECK(loose->authorizations[0].user_id.empty());
+  CHECK(loose->authorizations[1].user_id == "U0BOT");
+  CHECK(loose->event.edited_text.empty());
 }
 
 TEST_CASE("slack mentions are stripped") {
