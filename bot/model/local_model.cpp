@@ -43,23 +43,25 @@ constexpr float kExpansionMinCosine = 0.6f;
 constexpr size_t kMaxQueryBytes = 64 * 1024;
 constexpr size_t kMaxQueryTerms = 400;
 
-constexpr int kNumFeatures = 24;
+constexpr int kNumFeatures = 27;
 constexpr std::uint32_t kMaxMembersScanned = 256;
 constexpr size_t kMaxClassifierLabels = 5000;
 const char* const kFeatureNames[kNumFeatures] = {
     "bm25_q_norm", "bm25_q_rel", "bm25_a_norm", "bm25_a_rel", "bm25_expanded_rel", "cos_q",
     "cos_q_gap", "cos_a", "cos_a_gap", "members", "rrf_sum", "cluster_size", "rrf_max",
     "answer_agreement", "answer_length", "known_terms", "query_terms", "classifier_prob", "cluster_bm25_sum", "cluster_bm25_mean", "classifier_log_prob",
-    "site_prob", "site_log_prob", "site_share"};
+    "site_prob", "site_log_prob", "site_share", "handle_reply_share", "handle_reply_log_share",
+    "handle_site_share"};
 
 constexpr const char* kFormat = "deskbot-local-model";
-constexpr int kFormatVersion = 2;
+constexpr int kFormatVersion = 3;
 
 struct Query {
   std::vector<std::pair<std::int32_t, float>> terms;  // unique known terms, with counts
   std::vector<std::int32_t> sequence;                 // known terms in order
   std::vector<float> vec;                             // sentence vector (may be zero)
   size_t raw_terms = 0;                               // terms before dropping unknown ones
+  std::vector<std::uint32_t> handles;                 // the known @names it addresses
 };
 
 struct DocCand {
@@ -103,6 +105,15 @@ struct Scratch {
   std::vector<ClusterCand> clusters;
   std::vector<std::pair<float, std::int64_t>> predicted;  // classifier output
   std::vector<std::pair<float, std::int64_t>> sites;      // site classifier output
+  // The question's handles that other training questions named too, and
+  // the share of each site among the replies those questions got.
+  struct NamedHandle {
+    std::uint32_t handle = 0;
+    double total = 0;   // training questions naming it (the left-out one not counted)
+    bool self = false;  // the left-out question names it
+  };
+  std::vector<NamedHandle> handles;
+  std::vector<std::pair<std::int32_t, double>> handle_sites;
 };
 
 // Token-F1 of two sorted unique term-id bags.
@@ -190,6 +201,13 @@ struct LocalModel::Impl {
   std::vector<std::uint32_t> site_size;  // pairs per site; [last]: pairs whose reply links none
   ReplyClassifier site_classifier;
   std::vector<ReplyClassifier> fold_site_classifier;
+  // Whom questions address: per @handle (text.h Handles), how many training
+  // questions naming it got each reply. Rebuilt from the questions when
+  // loading, not stored.
+  std::unordered_map<std::string, std::uint32_t> handle_ids;
+  std::vector<std::uint32_t> handle_offsets;  // handle -> its entries, sorted by reply
+  std::vector<std::uint32_t> handle_cluster, handle_count;
+  std::vector<std::uint32_t> handle_total;    // questions naming the handle
   // Learned on top.
   LogisticRegression ranker;            // pointwise: P(a candidate answer is right)
   LogisticRegression order_ranker;      // listwise: orders a question's candidate answers
@@ -247,6 +265,12 @@ struct LocalModel::Impl {
       q.terms.emplace_back(sorted[i], static_cast<float>(e - i));
       i = e;
     }
+    std::vector<std::string> names;
+    Handles(text.substr(0, kMaxQueryBytes), &names);
+    for (const auto& name : names) {
+      auto it = handle_ids.find(name);
+      if (it != handle_ids.end()) q.handles.push_back(it->second);
+    }
     if (has_vectors) {
       q.vec.assign(encoder.dim(), 0.0f);
       encoder.Encode(q.sequence.data(), q.sequence.size(), q.vec.data());
@@ -290,6 +314,45 @@ struct LocalModel::Impl {
     for (size_t c = 0; c < cluster_keys.size(); ++c)
       site_size[site_of[c] >= 0 ? site_of[c] : ids.size()] += cluster_size[c];
   }
+  void IndexHandles() {
+    handle_ids.clear();
+    std::vector<std::uint64_t> pairs;  // handle << 32 | cluster, one per question naming it
+    std::vector<std::string> names;
+    for (size_t d = 0; d < questions.size(); ++d) {
+      names.clear();
+      Handles(std::string_view(questions[d]).substr(0, kMaxQueryBytes), &names);
+      for (const auto& name : names) {
+        auto it = handle_ids.try_emplace(name, static_cast<std::uint32_t>(handle_ids.size())).first;
+        pairs.push_back(static_cast<std::uint64_t>(it->second) << 32 | cluster_of[d]);
+      }
+    }
+    std::sort(pairs.begin(), pairs.end());
+    handle_offsets.assign(handle_ids.size() + 1, 0);
+    handle_total.assign(handle_ids.size(), 0);
+    handle_cluster.clear();
+    handle_count.clear();
+    for (size_t i = 0; i < pairs.size();) {
+      size_t e = i;
+      while (e < pairs.size() && pairs[e] == pairs[i]) ++e;
+      const auto h = static_cast<std::uint32_t>(pairs[i] >> 32);
+      handle_cluster.push_back(static_cast<std::uint32_t>(pairs[i]));
+      handle_count.push_back(static_cast<std::uint32_t>(e - i));
+      handle_total[h] += static_cast<std::uint32_t>(e - i);
+      handle_offsets[h + 1] = static_cast<std::uint32_t>(handle_cluster.size());
+      i = e;
+    }
+    for (size_t h = 1; h < handle_offsets.size(); ++h)
+      handle_offsets[h] = std::max(handle_offsets[h], handle_offsets[h - 1]);
+  }
+  // Questions naming handle `h` that got reply `cluster`.
+  std::uint32_t HandleCount(std::uint32_t h, std::uint32_t cluster) const {
+    auto b = handle_cluster.begin() + handle_offsets[h], e = handle_cluster.begin() + handle_offsets[h + 1];
+    auto it = std::lower_bound(b, e, cluster);
+    return it != e && *it == cluster ? handle_count[it - handle_cluster.begin()] : 0;
+  }
+  // The query's handles with their counts, the left-out pair's own question
+  // not counted; and the share of each site among their questions.
+  void HandleEvidence(const Query& query, std::int64_t exclude, Scratch* s) const;
   void IndexMembers() {
     member_offsets.assign(cluster_keys.size() + 1, 0);
     for (auto c : cluster_of) member_offsets[c + 1]++;
@@ -418,6 +481,35 @@ struct LocalModel::Impl {
   std::vector<bool> tune_correct;
 };
 
+void LocalModel::Impl::HandleEvidence(const Query& query, std::int64_t exclude, Scratch* s) const {
+  s->handles.clear();
+  s->handle_sites.clear();
+  if (query.handles.empty()) return;
+  std::vector<std::string> own;  // the left-out question's handles
+  if (exclude >= 0) Handles(std::string_view(questions[exclude]).substr(0, kMaxQueryBytes), &own);
+  for (auto h : query.handles) {
+    bool self = false;
+    for (const auto& name : own) {
+      auto it = handle_ids.find(name);
+      self = self || (it != handle_ids.end() && it->second == h);
+    }
+    const double total = handle_total[h] - (self ? 1.0 : 0.0);
+    if (total <= 0) continue;  // only the left-out question named it
+    s->handles.push_back({h, total, self});
+    for (auto i = handle_offsets[h]; i < handle_offsets[h + 1]; ++i) {
+      const std::int32_t site = site_of[handle_cluster[i]];
+      if (site < 0) continue;
+      double n = handle_count[i] - (self && cluster_of[exclude] == handle_cluster[i] ? 1.0 : 0.0);
+      auto it = std::find_if(s->handle_sites.begin(), s->handle_sites.end(),
+                             [site](const auto& p) { return p.first == site; });
+      if (it == s->handle_sites.end()) s->handle_sites.emplace_back(site, n / total);
+      else it->second += n / total;
+    }
+  }
+  if (!s->handles.empty())
+    for (auto& [site, share] : s->handle_sites) share /= s->handles.size();
+}
+
 void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scratch* s,
                                   std::int64_t exclude_cluster) const {
   s->q.Clear();
@@ -497,6 +589,7 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
     site_clf.Predict(query.sequence.data(), query.sequence.size(), static_cast<int>(site_clf.labels().size()),
                      &s->sites);
   if (s->entries.empty()) return;
+  HandleEvidence(query, exclude, s);
 
   // One candidate per document, with its rank in every list.
   std::sort(s->entries.begin(), s->entries.end());
@@ -605,6 +698,28 @@ void LocalModel::Impl::Candidates(const Query& query, std::int64_t exclude, Scra
       if (exclude >= 0 && site_of[cluster_of[exclude]] == site_of[c.cluster]) in_site -= 1;
       f[23] = in_site > 0 ? std::max(0.0, size) / in_site : 0;
     }
+    // Whom the question addresses: the share of this reply (and of its site)
+    // among the questions that named the same handles; with no handle, among
+    // all questions (the reply's prior).
+    if (!s->handles.empty()) {
+      double share = 0, site_share = 0;
+      for (const auto& h : s->handles) {
+        double n = HandleCount(h.handle, c.cluster);
+        if (h.self && cluster_of[exclude] == c.cluster) n -= 1;
+        share += n / h.total;
+      }
+      for (const auto& [site, sh] : s->handle_sites)
+        if (site == site_of[c.cluster] && site >= 0) site_share = sh;
+      f[24] = share / s->handles.size();
+      f[26] = site_share;
+    } else {
+      const double all = static_cast<double>(num_docs()) - (exclude >= 0 ? 1 : 0);
+      f[24] = all > 0 ? std::max(0.0, size) / all : 0;
+      double in_site = site_of[c.cluster] >= 0 ? site_size[site_of[c.cluster]] : 0;
+      if (exclude >= 0 && site_of[c.cluster] >= 0 && site_of[cluster_of[exclude]] == site_of[c.cluster]) in_site -= 1;
+      f[26] = all > 0 ? std::max(0.0, in_site) / all : 0;
+    }
+    f[25] = std::log(f[24] + 1e-2);
     s->clusters.push_back(c);
   }
   if (s->clusters.size() > kMaxClusters) {
@@ -729,6 +844,7 @@ util::Status LocalModel::Impl::Build(const std::vector<TrainingExample>& train, 
 util::Status LocalModel::Impl::TrainClassifiers(const std::vector<std::vector<std::int32_t>>& q_terms) {
   IndexMembers();
   IndexSites();
+  IndexHandles();
   if (!options.use_classifier) return util::Status::OK();
   const size_t n = q_terms.size();
   // Labels: the replies given at least twice (the largest first, capped).
@@ -1416,6 +1532,7 @@ util::Result<std::unique_ptr<LocalModel>> LocalModel::Load(const std::string& di
   }
   m.IndexMembers();
   m.IndexSites();
+  m.IndexHandles();
   if (meta.value("has_site_classifier", false)) {
     std::string* data = Find(*files, kSiteClassifier);
     if (!data) return bad("MANIFEST lacks the site classifier");

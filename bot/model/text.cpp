@@ -339,4 +339,18 @@ std::string ReplySite(std::string_view answer_key) {
   return site;
 }
 
+void Handles(std::string_view text, std::vector<std::string>* out) {
+  auto name_char = [](char c) { return IsAsciiAlnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '@' || (i > 0 && (name_char(text[i - 1]) || text[i - 1] == '.'))) continue;
+    size_t j = i + 1;
+    while (j < text.size() && name_char(text[j])) ++j;
+    if (j == i + 1 || j - i - 1 > 32) continue;
+    std::string name(text.substr(i + 1, j - i - 1));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::find(out->begin(), out->end(), name) == out->end()) out->push_back(std::move(name));
+    i = j - 1;
+  }
+}
+
 }  // namespace deskbot::model

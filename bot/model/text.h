@@ -48,4 +48,10 @@ std::string AnswerKey(std::string_view answer);
 // every reply of that team, even those seen once.
 std::string ReplySite(std::string_view answer_key);
 
+// The @names a message addresses ("@AdobeCare", "@hulu_support"), lower-cased
+// and without the '@', each once, in order of appearance. An '@' inside a word
+// (an e-mail address) is not one. On social channels they name the team the
+// question is for; tickets from other systems simply have none.
+void Handles(std::string_view text, std::vector<std::string>* out);
+
 }  // namespace deskbot::model

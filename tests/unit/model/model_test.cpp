@@ -171,11 +171,11 @@ TEST_CASE("model: save and load give the same answers; a changed file is refused
   }
   SECTION("an older model format, consistently signed, says to retrain") {
     // What a model written by an older deskbot looks like: a well-formed,
-    // correctly signed version 1.
+    // correctly signed version 2 (before the @handle features).
     std::ifstream in(path + "/meta.json");
     nlohmann::json meta = nlohmann::json::parse(in);
     in.close();
-    meta["format_version"] = 1;
+    meta["format_version"] = 2;
     const std::string text = meta.dump(2);
     std::ofstream(path + "/meta.json", std::ios::trunc) << text;
     std::ifstream manifest_in(path + "/MANIFEST");
@@ -187,7 +187,7 @@ TEST_CASE("model: save and load give the same answers; a changed file is refused
     std::ofstream(path + "/MANIFEST", std::ios::trunc) << manifest;
     auto old = model::LocalModel::Load(path, "");
     REQUIRE(!old.ok());
-    CHECK(old.status().message().find("model format version 1, this deskbot reads version 2: train a new "
+    CHECK(old.status().message().find("model format version 2, this deskbot reads version 3: train a new "
                                       "version with `deskbot train`") != std::string::npos);
   }
   SECTION("a forged manifest") {
@@ -232,4 +232,42 @@ TEST_CASE("model: huge, binary and odd questions are answered or abstained on, n
     CHECK(s->confidence <= 1);
     CHECK(s->abstained == s->text.empty());
   }
+}
+
+TEST_CASE("model: the team a question addresses (@handle) weighs its replies", "[model]") {
+  // Two teams get the same complaint in the same words; each answers with its
+  // own article. Only the @handle tells which team the new question is for.
+  std::vector<model::TrainingExample> train;
+  const char* complaints[] = {"my account is locked and the reset email never arrives",
+                              "locked out of my account, no reset email",
+                              "cannot sign in, account locked, reset mail missing",
+                              "account locked again and I never get the reset email",
+                              "the reset email does not come and my account is locked"};
+  for (const char* c : complaints) {
+    train.push_back({std::string("@AcmeHelp ") + c, "Hi, please follow https://help.acme.example/unlock ^AK", "t", "a"});
+    train.push_back({std::string("@GlobexCare ") + c, "Sorry! See https://support.globex.example/locked ^JS", "t", "g"});
+  }
+  train.push_back({"@AcmeHelp where is my invoice", "Invoices: https://help.acme.example/invoices ^AK", "t", "i"});
+  train.push_back({"@GlobexCare where is my invoice", "Invoices: https://support.globex.example/billing ^JS", "t", "b"});
+  model::LocalModelOptions options;
+  options.use_vectors = false;
+  options.use_classifier = false;
+  auto m = model::LocalModel::Train(train, {}, {}, options, nullptr);
+  REQUIRE(m.ok());
+
+  auto share_of = [&](const std::string& question, const std::string& reply) {
+    auto explain = (*m)->Explain(question, 10);
+    for (const auto& a : explain["answers"])
+      if (a["reply"].get<std::string>().find(reply) != std::string::npos)
+        return a["features"]["handle_reply_share"].get<double>();
+    return -1.0;
+  };
+  // Six training questions named @GlobexCare; five of them got the locked-account article.
+  const std::string q = "hey @globexcare my account got locked and no reset email came";
+  CHECK(share_of(q, "globex.example/locked") == Approx(5.0 / 6));
+  CHECK(share_of(q, "acme.example/unlock") == Approx(0.0));
+  // (Too few pairs to fit a ranker on: this checks the evidence, not the order.)
+  CHECK(share_of("@AcmeHelp @nobody my account got locked", "acme.example/unlock") == Approx(5.0 / 6));
+  // No handle: the reply's share of all questions (its prior).
+  CHECK(share_of("my account got locked and no reset email came", "globex.example/locked") == Approx(5.0 / 12));
 }

@@ -74,6 +74,18 @@ TEST_CASE("text: a reply's site is the domain of the article it links", "[model]
   CHECK(ReplySite(AnswerKey("Restart the router, then try again.")).empty());
 }
 
+TEST_CASE("text: the @handles a message addresses", "[model]") {
+  std::vector<std::string> h;
+  Handles("Hey @AdobeCare and @hulu_support, @adobecare? Mail me at bob@example.com. @", &h);
+  CHECK(h == std::vector<std::string>{"adobecare", "hulu_support"});
+  h.clear();
+  Handles("\u2066@AppleSupport\u2069 \u2066@iTunes:\u2069 songs gone", &h);
+  CHECK(h == std::vector<std::string>{"applesupport", "itunes"});
+  h.clear();
+  Handles("no handles here", &h);
+  CHECK(h.empty());
+}
+
 TEST_CASE("bm25: the document with the rare term wins; files round-trip and refuse damage", "[model]") {
   Vocabulary v;
   std::vector<std::vector<std::int32_t>> docs = {
