@@ -354,10 +354,11 @@ Result<std::vector<bool>> SqliteStore::InsertInboxBatch(std::span<const InboxEve
   for (std::size_t i = 0; i < events.size(); ++i) {
     const InboxEvent& e = events[i];
     ins.Reset();
-    ins.Bind(1, e.connector)
-        .Bind(2, e.event_key)
-        .Bind(3, e.kind)
-        .Bind(4, e.payload)
+    // The events outlive the statement's use: no copy of each payload.
+    ins.BindStatic(1, e.connector)
+        .BindStatic(2, e.event_key)
+        .BindStatic(3, e.kind)
+        .BindStatic(4, e.payload)
         .Bind(5, e.received_ms != 0 ? e.received_ms : now)
         .Bind(6, e.needs_processing ? "pending" : "done");
     if (e.needs_processing) ins.BindNull(7);

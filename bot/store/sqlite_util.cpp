@@ -93,6 +93,14 @@ Stmt& Stmt::Bind(int i, std::string_view v) {
   return *this;
 }
 
+Stmt& Stmt::BindStatic(int i, std::string_view v) {
+  if (status_.ok()) {
+    int rc = sqlite3_bind_text64(stmt_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+    if (rc != SQLITE_OK) status_ = Error(db_, rc, "bind");
+  }
+  return *this;
+}
+
 Stmt& Stmt::BindNull(int i) {
   if (status_.ok()) sqlite3_bind_null(stmt_, i);
   return *this;

@@ -66,6 +66,9 @@ class Stmt {
   Stmt& Bind(int i, std::string_view v);
   Stmt& Bind(int i, const std::string& v) { return Bind(i, std::string_view(v)); }
   Stmt& Bind(int i, const char* v) { return Bind(i, std::string_view(v)); }
+  // Binds text SQLite does not copy: `v` must stay valid until the statement
+  // is reset or bound again (hot loops over strings that outlive them).
+  Stmt& BindStatic(int i, std::string_view v);
   Stmt& BindNull(int i);
   // NULL when 0: for optional foreign keys.
   Stmt& BindIdOrNull(int i, std::int64_t id);

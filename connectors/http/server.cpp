@@ -1,5 +1,6 @@
-// The HTTP server: an acceptor plus one Session per connection, each on its own
-// strand, in the shape of Beast's advanced_server example. An oversized body
+// The HTTP server: an acceptor plus one Session per connection, in the shape of
+// Beast's advanced_server example, except that each connection lives on one
+// I/O thread's own io_context (IoThreads below) instead of a strand. An oversized body
 // is refused (413) from its announced length, before any of it is buffered.
 #include "connectors/http/server.h"
 
@@ -15,10 +16,10 @@
 #include <unordered_map>
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -388,7 +389,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // One request's answer, however and wherever the handler gives it: the
-  // first answer is written on the session's strand; none at all (every
+  // first answer is written on the session's I/O thread; none at all (every
   // Responder copy dropped) is a 500.
   class Pending {
    public:
@@ -498,16 +499,55 @@ class Session : public std::enable_shared_from_this<Session> {
   bool stopping_ = false;
 };
 
+// The I/O threads: one io_context per thread, each connection on one of them
+// for its whole life. A connection's handlers then run on one thread, in order,
+// without a strand, and a thread never hands work to another inside Asio's
+// scheduler: with one shared io_context every completion could wake the other
+// thread, and on the ack path those wake-ups cost more than the work.
+class IoThreads {
+ public:
+  explicit IoThreads(int n) {
+    for (int i = 0; i < std::max(1, n); ++i) {
+      contexts_.push_back(std::make_unique<net::io_context>(1));  // one thread runs each
+      // A context with no connection yet must not return from run().
+      keep_running_.push_back(net::make_work_guard(*contexts_.back()));
+    }
+  }
+  net::io_context& first() { return *contexts_.front(); }
+  // Round robin, so connections spread over the threads.
+  net::io_context& next() { return *contexts_[next_++ % contexts_.size()]; }
+  void Start() {
+    for (auto& ioc : contexts_) {
+      threads_.emplace_back([ioc = ioc.get()] {
+        util::NameThisThread("http-io");
+        ioc->run();
+      });
+    }
+  }
+  void Stop() {
+    keep_running_.clear();
+    for (auto& ioc : contexts_) ioc->stop();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+  }
+
+ private:
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running_;
+  std::vector<std::thread> threads_;
+  std::size_t next_ = 0;  // used by the accepting thread only
+};
+
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  Listener(net::io_context& ioc, tcp::acceptor acceptor, std::shared_ptr<Shared> shared)
-      : ioc_(ioc), acceptor_(std::move(acceptor)), shared_(std::move(shared)) {}
+  Listener(IoThreads& io, tcp::acceptor acceptor, std::shared_ptr<Shared> shared)
+      : io_(io), acceptor_(std::move(acceptor)), shared_(std::move(shared)) {}
 
   void Run() { Accept(); }
 
   // Closes the listening socket and returns once it is closed. The close runs
-  // on the acceptor's strand (an accept may be pending on an I/O thread), and
-  // Stop() waits for it: posted and not awaited, ioc_.stop() could run first,
+  // on the acceptor's thread (an accept may be pending there), and Stop()
+  // waits for it: posted and not awaited, the I/O threads could stop first,
   // leaving the socket open with a pending accept -- a client connecting
   // after Stop() would then hang instead of being refused.
   void Close() {
@@ -523,7 +563,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void Accept() {
-    acceptor_.async_accept(net::make_strand(ioc_),
+    acceptor_.async_accept(io_.next(),
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
@@ -542,7 +582,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
     Accept();
   }
 
-  net::io_context& ioc_;
+  IoThreads& io_;
   tcp::acceptor acceptor_;
   std::shared_ptr<Shared> shared_;
 };
@@ -551,7 +591,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
 class Server::Impl {
  public:
-  Impl(ServerOptions options, AsyncHandler handler) : shared_(std::make_shared<Shared>()) {
+  Impl(ServerOptions options, AsyncHandler handler)
+      : shared_(std::make_shared<Shared>()), io_(options.threads) {
     shared_->options = std::move(options);
     shared_->handler = std::move(handler);
   }
@@ -561,7 +602,7 @@ class Server::Impl {
     const auto& opt = shared_->options;
     std::string where = opt.host + ":" + std::to_string(opt.port);
     beast::error_code ec;
-    tcp::resolver resolver(ioc_);
+    tcp::resolver resolver(io_.first());
     auto results = resolver.resolve(opt.host, std::to_string(opt.port),
                                     tcp::resolver::passive | tcp::resolver::numeric_service, ec);
     if (ec || results.empty()) {
@@ -569,20 +610,16 @@ class Server::Impl {
                                            ec.message());
     }
     tcp::endpoint endpoint = results.begin()->endpoint();
-    tcp::acceptor acceptor(net::make_strand(ioc_));
+    tcp::acceptor acceptor(io_.first());
     if (acceptor.open(endpoint.protocol(), ec) ||
         acceptor.set_option(net::socket_base::reuse_address(true), ec) ||
         acceptor.bind(endpoint, ec) || acceptor.listen(net::socket_base::max_listen_connections, ec)) {
       return util::Status::IOError("http server: listen on " + where + ": " + ec.message());
     }
     port_ = acceptor.local_endpoint(ec).port();
-    listener_ = std::make_shared<Listener>(ioc_, std::move(acceptor), shared_);
+    listener_ = std::make_shared<Listener>(io_, std::move(acceptor), shared_);
     listener_->Run();
-    int n = std::max(1, opt.threads);
-    for (int i = 0; i < n; ++i) threads_.emplace_back([this] {
-      util::NameThisThread("http-io");
-      ioc_.run();
-    });
+    io_.Start();
     started_ = true;
     return util::Status::OK();
   }
@@ -605,9 +642,7 @@ class Server::Impl {
                               [&] { return shared_->sessions.empty(); });
     lock.unlock();
     // Whatever is still running past the drain time is abandoned.
-    ioc_.stop();
-    for (auto& t : threads_) t.join();
-    threads_.clear();
+    io_.Stop();
     listener_.reset();
   }
 
@@ -616,9 +651,8 @@ class Server::Impl {
 
  private:
   std::shared_ptr<Shared> shared_;
-  net::io_context ioc_;
+  IoThreads io_;  // declared before listener_: the acceptor goes first
   std::shared_ptr<Listener> listener_;
-  std::vector<std::thread> threads_;
   uint16_t port_ = 0;
   bool started_ = false;
   bool stopped_ = false;

@@ -71,7 +71,7 @@ using Handler = std::function<Response(const Request&)>;
 // Asynchronous handlers answer through a Responder instead of returning: the
 // I/O thread is free while, e.g., a group commit makes the request durable.
 // A Responder may be called from any thread, once (later calls are ignored);
-// the write is posted to the connection's strand. If every copy of a
+// the write is posted to the connection's I/O thread. If every copy of a
 // Responder is destroyed without being called, the request is answered 500
 // (so a lost answer makes a webhook sender retry rather than hang). The
 // Request is valid only during the handler call: copy what is needed later.
