@@ -302,6 +302,8 @@ struct Shared {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  static constexpr std::size_t kReadBufferBytes = 16 << 10;
+
   Session(tcp::socket&& socket, std::shared_ptr<Shared> shared)
       : stream_(std::move(socket)), shared_(std::move(shared)) {
     // Once per connection, not per request (a keep-alive connection carries
@@ -309,6 +311,9 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_address_ = remote.address().to_string() + ":" + std::to_string(remote.port());
+    // Beast reads what the buffer has room for, at least 512 bytes: a 1 KB
+    // webhook would then take two reads (and two trips through the reactor).
+    buffer_.reserve(kReadBufferBytes);
   }
 
   ~Session() {
