@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -38,8 +39,11 @@ class SignatureVerifier {
                       std::string_view raw_body) const;
 
  private:
+  class KeyedMac;  // HMAC-SHA256 keyed once with the secret (OpenSSL, in the .cpp)
+
   std::string secret_;
   UnixClock now_;
+  std::shared_ptr<KeyedMac> mac_;
 };
 
 }  // namespace slack

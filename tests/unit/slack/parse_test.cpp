@@ -1,8 +1,11 @@
 // Signing, parsing and Block Kit: pure functions, checked against the real
 // payloads copied into tests/data/slack (see its README for provenance).
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -107,6 +110,30 @@ TEST_CASE("slack signature: forged, stale and incomplete requests are refused") 
     CHECK(s.message().find(secret) == std::string::npos);
     CHECK(s.message().find(sig.substr(3)) == std::string::npos);
   }
+}
+
+TEST_CASE("slack signature: one verifier checks many requests at once and in turn") {
+  // The verifier reuses keyed HMAC contexts across requests and threads: a
+  // failed check must leave nothing behind for the next one.
+  const std::string secret = "8f742231b10e8888abcd99yyyzzz85a5";
+  const int64_t now = 1700000000;
+  const std::string ts = std::to_string(now);
+  slack::SignatureVerifier verifier(secret, [now] { return now; });
+  std::atomic<int> right{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const std::string body = "{\"n\":" + std::to_string(t * 1000 + i) + "}";
+        const std::string sig = slack::ComputeSignature(secret, ts, body);
+        if (verifier.Verify(ts, sig, body).ok()) ++right;
+        if (!verifier.Verify(ts, sig, body + " ").ok()) ++refused;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(right == 800);
+  CHECK(refused == 800);
 }
 
 // ---------------------------------------------------------------- events
