@@ -154,6 +154,11 @@ void RunServe(CliContext& ctx) {
     throw CliError("inbox.retention_hours must be 0 (keep every event) or more, not " +
                    std::to_string(retention_hours));
   options.inbox_retention = std::chrono::hours(retention_hours);
+  const std::int64_t outbox_retention_hours = config.GetInt("outbox.retention_hours", 72);
+  if (outbox_retention_hours < 0)
+    throw CliError("outbox.retention_hours must be 0 (keep every sent message) or more, not " +
+                   std::to_string(outbox_retention_hours));
+  options.outbox_retention = std::chrono::hours(outbox_retention_hours);
   options.retrain.every_pairs = config.GetInt("retrain.every_pairs", 0);
   options.retrain.interval = Minutes(config.GetInt("retrain.interval_minutes", 0));
   options.workflow.notice_text = config.GetString("chat.notice_text", options.workflow.notice_text);

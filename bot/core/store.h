@@ -148,6 +148,12 @@ class Store {
   // The due time of the earliest pending row of these connectors that is not
   // waiting for its depends_on row, if any.
   virtual Result<std::optional<std::int64_t>> NextOutboxDue(std::span<const std::string> connectors) = 0;
+  // Deletes up to `max_rows` rows that were sent before `sent_before_ms`
+  // (retention: a sent message is the chat's to keep). Pending, sending and
+  // failed rows are kept, and so are rows another outbox row depends on, a
+  // suggestion points to (agent_outbox_id) or a stored chat message belongs
+  // to. Returns how many were deleted.
+  virtual Result<std::int64_t> PruneOutbox(std::int64_t sent_before_ms, int max_rows) = 0;
 
   virtual Result<std::optional<SuggestionView>> GetSuggestion(std::int64_t suggestion_id) = 0;
   // Newest first.

@@ -81,6 +81,13 @@ Status Service::Start() {
       else if (*pruned > 0) spdlog::info("inbox-prune: deleted {} done event(s)", *pruned);
     });
   }
+  if (options_.outbox_retention.count() > 0) {
+    scheduler_->Add("outbox-prune", options_.outbox_prune_interval, [this] {
+      auto pruned = PruneOutbox();
+      if (!pruned.ok()) spdlog::error("outbox-prune: {}", pruned.status().ToString());
+      else if (*pruned > 0) spdlog::info("outbox-prune: deleted {} sent message(s)", *pruned);
+    });
+  }
   for (const PeriodicJob& job : deps_.periodic) {
     scheduler_->Add(job.name, job.interval, [this, job] {
       auto reload = job.run();
@@ -167,6 +174,20 @@ util::Result<std::int64_t> Service::PruneInbox() {
   std::int64_t total = 0;
   for (;;) {
     auto n = deps_.store->PruneInbox(cutoff, kChunk);
+    if (!n.ok()) return n.status();
+    total += *n;
+    if (*n < kChunk) return total;
+  }
+}
+
+util::Result<std::int64_t> Service::PruneOutbox() {
+  const std::int64_t cutoff = NowMs() - options_.outbox_retention.count();
+  // Chunks for the same reason as PruneInbox: the sender and the workers
+  // wait for the store lock meanwhile.
+  constexpr int kChunk = 2000;
+  std::int64_t total = 0;
+  for (;;) {
+    auto n = deps_.store->PruneOutbox(cutoff, kChunk);
     if (!n.ok()) return n.status();
     total += *n;
     if (*n < kChunk) return total;

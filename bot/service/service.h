@@ -46,6 +46,10 @@ struct ServiceOptions {
   // redeliver for minutes to an hour; the rest is history nobody reads.
   std::chrono::milliseconds inbox_retention{std::chrono::hours(72)};
   std::chrono::milliseconds inbox_prune_interval{std::chrono::hours(1)};
+  // Sent outbox rows older than this are deleted (0: kept forever); rows
+  // something still refers to stay (see Store::PruneOutbox).
+  std::chrono::milliseconds outbox_retention{std::chrono::hours(72)};
+  std::chrono::milliseconds outbox_prune_interval{std::chrono::hours(1)};
   RetrainOptions retrain;
 };
 
@@ -77,6 +81,9 @@ class Service {
   // Deletes done inbox events past options.inbox_retention, in chunks.
   // Returns how many. (The scheduler runs it every inbox_prune_interval.)
   util::Result<std::int64_t> PruneInbox();
+  // Deletes sent outbox rows past options.outbox_retention, in chunks.
+  // Returns how many. (The scheduler runs it every outbox_prune_interval.)
+  util::Result<std::int64_t> PruneOutbox();
   ~Service();  // Stop()
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;

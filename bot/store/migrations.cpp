@@ -249,6 +249,15 @@ constexpr const char* kVerdictsByInbox = R"sql(
 CREATE INDEX verdicts_by_inbox ON verdicts(inbox_id);
 )sql";
 
+// Outbox retention deletes old sent rows; a row another outbox row depends
+// on, or a suggestion points to, is kept, and deleting a parent row makes
+// SQLite look for children (foreign keys are on): both need these lookups.
+// (chat_messages.outbox_id is UNIQUE, so it has its index already.)
+constexpr const char* kOutboxReferences = R"sql(
+CREATE INDEX outbox_by_depends_on ON outbox(depends_on);
+CREATE INDEX suggestions_by_agent_outbox ON suggestions(agent_outbox_id);
+)sql";
+
 // Later migrations are appended here as {N, "...", R"sql(...)sql"}.
 constexpr Migration kMigrations[] = {
     {1, "tickets, messages, cursors, pairs, snapshots, model registry, audit log", kInitialSchema},
@@ -256,6 +265,7 @@ constexpr Migration kMigrations[] = {
      kChatServiceSchema},
     {3, "queue indexes the claim queries use", kQueueIndexes},
     {4, "verdicts by inbox event (inbox retention)", kVerdictsByInbox},
+    {5, "outbox rows by what refers to them (outbox retention)", kOutboxReferences},
 };
 
 util::Status Apply(sqlite3* db, const Migration& m) {

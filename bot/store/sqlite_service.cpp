@@ -628,6 +628,26 @@ Result<std::optional<std::int64_t>> SqliteStore::NextOutboxDue(
   return std::optional<std::int64_t>();
 }
 
+Result<std::int64_t> SqliteStore::PruneOutbox(std::int64_t sent_before_ms, int max_rows) {
+  if (max_rows <= 0) return std::int64_t{0};
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  sqlite3* db = impl_->db;
+  // A row any other row depends on is kept whatever that row's state: a
+  // pending update still needs its parent's result_ref, and with foreign keys
+  // on, deleting a parent whose child stays would fail the whole chunk. The
+  // parent goes in a later run, once its children are gone.
+  Stmt prune(db,
+             "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o WHERE o.state = 'sent' "
+             "AND o.sent_ms < ? "
+             "AND NOT EXISTS (SELECT 1 FROM outbox c WHERE c.depends_on = o.id) "
+             "AND NOT EXISTS (SELECT 1 FROM suggestions s WHERE s.agent_outbox_id = o.id) "
+             "AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.outbox_id = o.id) "
+             "ORDER BY o.id LIMIT ?)");
+  DESK_RETURN_IF_ERROR(
+      prune.Bind(1, sent_before_ms).Bind(2, max_rows).Run().WithContext("store: prune outbox"));
+  return static_cast<std::int64_t>(sqlite3_changes(db));
+}
+
 // --- questions and suggestions --------------------------------------------------------
 
 Result<std::optional<SuggestionView>> SqliteStore::GetSuggestion(std::int64_t suggestion_id) {

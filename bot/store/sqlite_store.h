@@ -111,6 +111,7 @@ class SqliteStore final : public Store {
   Status ReleaseOutbox(std::int64_t outbox_id) override;
   Result<std::optional<OutboxRow>> GetOutbox(std::int64_t outbox_id) override;
   Result<std::optional<std::int64_t>> NextOutboxDue(std::span<const std::string> connectors) override;
+  Result<std::int64_t> PruneOutbox(std::int64_t sent_before_ms, int max_rows) override;
   Result<std::optional<SuggestionView>> GetSuggestion(std::int64_t suggestion_id) override;
   Result<std::vector<SuggestionView>> ListSuggestions(const SuggestionFilter& filter) override;
   Result<std::vector<Question>> ListQuestions(const std::string& connector,

@@ -169,4 +169,20 @@ TEST_CASE("deskbot serve refuses a negative inbox retention and names the settin
         std::string::npos);
 }
 
+TEST_CASE("deskbot serve refuses a negative outbox retention and names the setting",
+          "[integration][slack][serve]") {
+  TempDir dir;
+  Process serve({kDeskbot, "serve"},
+                {{"DESKBOT_DATA_DIR", dir.path().string()},
+                 {"DESKBOT_LISTEN", "127.0.0.1:0"},
+                 {"DESKBOT_CONFIG", ""},
+                 {"DESKBOT_OUTBOX_RETENTION_HOURS", "-2"}},
+                dir.File("bad.out"), dir.File("bad.err"));
+  REQUIRE(serve.started());
+  CHECK(serve.Wait(std::chrono::seconds(20)) == std::optional<int>(1));
+  CHECK(serve.Errors().find(
+            "outbox.retention_hours must be 0 (keep every sent message) or more, not -2") !=
+        std::string::npos);
+}
+
 }  // namespace deskbot::testing

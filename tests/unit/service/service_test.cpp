@@ -119,3 +119,32 @@ TEST_CASE("service: the scheduler deletes done inbox events past their retention
   CHECK(chat->Of("suggestion").size() == 1);
   svc.Stop();
 }
+
+TEST_CASE("service: the scheduler deletes sent outbox rows past their retention", "[service]") {
+  auto store = std::move(SqliteStore::Open(":memory:")).value();
+  auto chat = std::make_shared<FakeChat>();
+  FakeConnector connector(chat);
+  ServiceOptions o = QuickOptions();
+  o.outbox_retention = std::chrono::milliseconds(1);
+  o.outbox_prune_interval = std::chrono::milliseconds(50);
+  Service svc(o, {store.get(), nullptr, nullptr, nullptr});
+  svc.AddConnector(connector);
+  REQUIRE(svc.Start().ok());
+  REQUIRE(SubmitAndWait(svc.inbox(), "q1", "my vpn drops").ok());
+  // No model: the agents get a suggestion and the asker a notice. Once both
+  // are sent the notice's row goes; the suggestion still refers to its own.
+  bool pruned = false;
+  for (int i = 0; i < 300 && !pruned; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    auto c = store->CountChatQueues();
+    pruned = c.ok() && !chat->Of("suggestion").empty() && !chat->Of("notice").empty() &&
+             c->outbox_pending + c->outbox_sending == 0 && c->outbox_sent == 1;
+  }
+  CHECK(pruned);
+  CHECK(chat->Of("notice").size() == 1);
+  auto view = store->GetSuggestion(chat->Of("suggestion").front().suggestion_id);
+  REQUIRE(view.ok());
+  REQUIRE(view->has_value());
+  CHECK(!(*view)->suggestion.agent_message_ref.empty());
+  svc.Stop();
+}

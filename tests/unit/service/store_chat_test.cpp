@@ -202,6 +202,84 @@ TEST_CASE("inbox retention deletes old done events, never failed, pending or aud
   CHECK(*store->InsertInboxBatch(std::vector<InboxEvent>{noise}) == std::vector<bool>{true});
 }
 
+TEST_CASE("outbox retention deletes old sent rows, never unsent or referred-to ones",
+          "[service][store]") {
+  auto store = OpenMemory();
+  REQUIRE(store->InsertInboxBatch(std::vector<InboxEvent>{Event("a")}).ok());
+  auto e = store->ClaimInbox(kTest, 1, 0);
+  std::int64_t answer = 0, parent = 0, child = 0, posted = 0, stored = 0, failed = 0,
+               sending = 0, pending = 0;
+  REQUIRE(store->CompleteInbox(e->front().id, [&](ChatTransaction& tx) -> Status {
+                 auto enqueue = [&](OutboxKind kind, const std::string& key, std::int64_t dep,
+                                    std::int64_t* id) {
+                   auto r = tx.Enqueue({"test", kind, "{}", key, dep});
+                   REQUIRE(r.ok());
+                   *id = *r;
+                 };
+                 enqueue(OutboxKind::kAnswer, "answer", 0, &answer);
+                 enqueue(OutboxKind::kSuggestion, "parent", 0, &parent);
+                 enqueue(OutboxKind::kSuggestionUpdate, "child", parent, &child);
+                 enqueue(OutboxKind::kSuggestion, "posted", 0, &posted);
+                 enqueue(OutboxKind::kAnswer, "stored", 0, &stored);
+                 enqueue(OutboxKind::kRefusal, "failed", 0, &failed);
+                 enqueue(OutboxKind::kNotice, "sending", 0, &sending);
+                 enqueue(OutboxKind::kNotice, "pending", 0, &pending);
+                 Question q;
+                 q.connector = "test";
+                 q.text = "why?";
+                 q.dedupe_key = "test/c/1";
+                 auto qid = tx.InsertQuestion(q);
+                 REQUIRE(qid.ok());
+                 SuggestionRecord s;
+                 s.question_id = **qid;
+                 auto sid = tx.InsertSuggestion(s);
+                 REQUIRE(sid.ok());
+                 s.id = *sid;
+                 s.agent_outbox_id = posted;  // the suggestion refers to its agents' message
+                 return tx.UpdateSuggestion(s);
+               }).ok());
+  ChatMessage m;
+  m.connector = "test";
+  m.conversation = "c1";
+  m.kind = "answer";
+  m.text = "restart it";
+  m.outbox_id = stored;  // the web chat's stored message refers to its row
+  REQUIRE(store->AddChatMessage(m).ok());
+
+  auto rows = store->ClaimOutbox(kTest, 100, NowMs());
+  REQUIRE(rows->size() == 7);  // all but the child, which waits for its parent
+  for (std::int64_t id : {answer, parent, posted, stored}) REQUIRE(store->MarkOutboxSent(id, "m").ok());
+  REQUIRE(store->FailOutbox(failed, "channel gone").ok());
+  REQUIRE(store->ReleaseOutbox(pending).ok());
+
+  // Nothing is old enough yet; a zero-row chunk deletes nothing.
+  CHECK(*store->PruneOutbox(NowMs() - 60'000, 100) == 0);
+  CHECK(*store->PruneOutbox(NowMs() + 60'000, 0) == 0);
+  // Later: only the plain answer goes. The parent stays for its pending
+  // update, the posted suggestion and the stored chat message for what refers
+  // to them, the failed row for a human, the unsent ones for the sender.
+  CHECK(*store->PruneOutbox(NowMs() + 60'000, 100) == 1);
+  CHECK(!store->GetOutbox(answer)->has_value());
+  auto counts = store->CountChatQueues();
+  CHECK(counts->outbox_sent == 3);
+  CHECK(counts->outbox_failed == 1);
+  CHECK(counts->outbox_sending == 1);
+  CHECK(counts->outbox_pending == 2);
+  CHECK((*store->FindChatMessageByOutbox(stored))->text == "restart it");
+
+  // Once the update is sent it goes first, and its parent in the next run.
+  rows = store->ClaimOutbox(kTest, 100, NowMs());
+  REQUIRE(rows->size() == 2);  // the child and the released row
+  REQUIRE(store->MarkOutboxSent(child, "m").ok());
+  CHECK(*store->PruneOutbox(NowMs() + 60'000, 100) == 1);
+  CHECK(!store->GetOutbox(child)->has_value());
+  CHECK(*store->PruneOutbox(NowMs() + 60'000, 100) == 1);
+  CHECK(!store->GetOutbox(parent)->has_value());
+  CHECK(store->GetOutbox(posted)->has_value());
+  CHECK(store->GetOutbox(stored)->has_value());
+  CHECK(*store->PruneOutbox(NowMs() + 60'000, 100) == 0);
+}
+
 TEST_CASE("inbox retry, failure, release and requeue", "[service][store]") {
   auto store = OpenMemory();
   REQUIRE(store->InsertInboxBatch(std::vector<InboxEvent>{Event("a"), Event("b")}).ok());
