@@ -3,7 +3,6 @@
 // and evaluating and gating the result like a local model version.
 #include <CLI/CLI.hpp>
 
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -41,11 +40,7 @@ void StartFineTuneCommand(CliContext& ctx, const FineTuneStartArgs& args) {
 
 namespace {
 
-std::string Fixed(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
+using model::Fixed;
 
 void RunStatus(CliContext& ctx) {
   std::vector<ModelVersion> versions = Check(ctx.store().ListModelVersions());

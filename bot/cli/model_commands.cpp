@@ -11,6 +11,7 @@
 
 #include "bot/cli/context.h"
 #include "bot/cli/llm_commands.h"
+#include "bot/model/eval.h"
 #include "bot/model/qa_bench.h"
 #include "bot/model/registry.h"
 
@@ -19,31 +20,19 @@ namespace {
 
 using nlohmann::json;
 
-std::string Pct(double v) {
-  std::ostringstream o;
-  o.setf(std::ios::fixed);
-  o.precision(1);
-  o << v * 100 << "%";
-  return o.str();
-}
+using model::Fixed;
 
-std::string Num(double v, int digits = 3) {
-  std::ostringstream o;
-  o.setf(std::ios::fixed);
-  o.precision(digits);
-  o << v;
-  return o.str();
-}
+std::string Pct(double v) { return Fixed(v * 100, 1) + "%"; }
 
 std::string MetricsText(const model::EvalMetrics& m) {
   std::ostringstream o;
   o << "  queries " << m.queries << "\n"
-    << "  retrieval: P@1 " << Pct(m.p1) << "  P@5 " << Pct(m.p5) << "  MRR " << Num(m.mrr) << "  MAP "
-    << Num(m.map) << "  recall@5 " << Pct(m.recall5) << "  recall@10 " << Pct(m.recall10) << "\n"
+    << "  retrieval: P@1 " << Pct(m.p1) << "  P@5 " << Pct(m.p5) << "  MRR " << Fixed(m.mrr) << "  MAP "
+    << Fixed(m.map) << "  recall@5 " << Pct(m.recall5) << "  recall@10 " << Pct(m.recall10) << "\n"
     << "  answers at the threshold: precision " << Pct(m.precision) << "  coverage " << Pct(m.coverage)
     << "  (target precision " << Pct(m.target_precision) << "; best coverage at it on this set "
     << Pct(m.coverage_at_target) << ")\n"
-    << "  calibration error (ECE) " << Num(m.ece) << "  token-F1 " << Pct(m.f1) << "  ROUGE-L " << Pct(m.rouge_l)
+    << "  calibration error (ECE) " << Fixed(m.ece) << "  token-F1 " << Pct(m.f1) << "  ROUGE-L " << Pct(m.rouge_l)
     << "\n";
   return o.str();
 }
@@ -79,12 +68,12 @@ void RunTrain(CliContext& ctx, const TrainArgs& args) {
     std::cout << j.dump() << "\n";
     return;
   }
-  std::cout << "model version " << out.version.id << " trained in " << Num(r.seconds, 2) << " s on "
+  std::cout << "model version " << out.version.id << " trained in " << Fixed(r.seconds, 2) << " s on "
             << r.train_pairs << " pairs (" << r.clusters << " distinct answers, " << r.vocabulary
             << " terms); " << r.valid_pairs << " validation pairs\n"
             << "  files: " << model::VersionDir(ctx.config(), out.version) << " (sha256 "
             << out.version.checksum.substr(0, 16) << "...)\n"
-            << "  threshold " << Num(r.threshold) << " for precision " << Pct(r.valid.target_precision)
+            << "  threshold " << Fixed(r.threshold) << " for precision " << Pct(r.valid.target_precision)
             << " (calibrated on " << r.calibration << ")\n"
             << "validation:\n"
             << MetricsText(r.valid);
@@ -123,7 +112,7 @@ void RunEval(CliContext& ctx, const EvalArgs& args) {
     return;
   }
   std::cout << "model version " << v.id << " (" << ModelStateName(v.state) << ") on " << sets.valid.size()
-            << " validation pairs, threshold " << Num(model->threshold()) << ":\n"
+            << " validation pairs, threshold " << Fixed(model->threshold()) << ":\n"
             << MetricsText(m);
 }
 
@@ -169,12 +158,12 @@ void RunAsk(CliContext& ctx, const AskArgs& args) {
     return;
   }
   if (s.abstained) {
-    std::cout << "No confident answer (confidence " << Num(s.confidence, 2) << " is below the threshold "
-              << Num(model->threshold(), 2) << "; model version " << s.model_version << ").\n";
+    std::cout << "No confident answer (confidence " << Fixed(s.confidence, 2) << " is below the threshold "
+              << Fixed(model->threshold(), 2) << "; model version " << s.model_version << ").\n";
     if (!s.sources.empty()) std::cout << "Nearest past tickets:\n";
   } else {
     std::cout << s.text << "\n\n"
-              << "confidence " << Num(s.confidence, 2) << " (model version " << s.model_version << ")\n"
+              << "confidence " << Fixed(s.confidence, 2) << " (model version " << s.model_version << ")\n"
               << "from tickets:\n";
   }
   for (const auto& ref : s.sources) {

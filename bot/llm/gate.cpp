@@ -1,17 +1,10 @@
 #include "bot/llm/gate.h"
 
 #include <cmath>
-#include <cstdio>
 
 namespace deskbot::llm {
 
-namespace {
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
-}  // namespace
+using model::Fixed;
 
 GateDecision ApplyGate(const model::EvalMetrics& candidate, const std::optional<model::EvalMetrics>& incumbent,
                        const std::string& incumbent_name, const GateSettings& settings) {
@@ -29,14 +22,14 @@ GateDecision ApplyGate(const model::EvalMetrics& candidate, const std::optional<
   }
   if (!incumbent) {
     d.promote = true;
-    d.note = "promoted: no version was promoted; " + metric + " " + Num(mine) + on;
+    d.note = "promoted: no version was promoted; " + metric + " " + Fixed(mine) + on;
     return d;
   }
   const double theirs = incumbent->Get(metric);
   d.promote = model::PassesGate(mine, theirs, settings.promotion_margin);
-  d.note = std::string(d.promote ? "promoted: " : "not promoted: ") + metric + " " + Num(mine) +
-           (d.promote ? " >= " : " < ") + Num(theirs) + " (" + incumbent_name + ") + margin " +
-           Num(settings.promotion_margin) + on;
+  d.note = std::string(d.promote ? "promoted: " : "not promoted: ") + metric + " " + Fixed(mine) +
+           (d.promote ? " >= " : " < ") + Fixed(theirs) + " (" + incumbent_name + ") + margin " +
+           Fixed(settings.promotion_margin) + on;
   return d;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
@@ -19,6 +20,15 @@ std::vector<std::pair<double, bool>> ConfidenceCorrect(const std::vector<QueryOu
 }
 
 }  // namespace
+
+std::string Fixed(double v, int digits) {
+  // Sized by a first call: a huge value is printed whole, never cut short.
+  const int n = std::snprintf(nullptr, 0, "%.*f", digits, v);
+  if (n <= 0) return {};
+  std::string out(static_cast<std::size_t>(n), '\0');
+  std::snprintf(out.data(), out.size() + 1, "%.*f", digits, v);
+  return out;
+}
 
 EvalMetrics Summarize(const std::vector<QueryOutcome>& outcomes, double target_precision) {
   EvalMetrics m;

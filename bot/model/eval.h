@@ -52,6 +52,10 @@ inline bool PassesGate(double candidate, double incumbent, double margin) {
   return !std::isnan(candidate) && !std::isnan(incumbent) && candidate + 1e-9 >= incumbent + margin;
 }
 
+// `v` with `digits` digits after the point ("0.812"): how reports, CLI
+// output and gate notes print metrics, so they read the same everywhere.
+std::string Fixed(double v, int digits = 3);
+
 EvalMetrics Summarize(const std::vector<QueryOutcome>& outcomes, double target_precision);
 
 // The largest share of queries that can be answered with precision >= target,

@@ -5,18 +5,11 @@
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "bot/model/eval.h"
 
 namespace deskbot::model {
 namespace {
-
-std::string Fixed(double v, int digits = 3) {
-  std::ostringstream o;
-  o.setf(std::ios::fixed);
-  o.precision(digits);
-  o << v;
-  return o.str();
-}
 
 std::string VersionName(std::int64_t id) { return "version " + std::to_string(id); }
 

@@ -95,6 +95,16 @@ TEST_CASE("eval: metrics to JSON and back, by name", "[model]") {
 #include "bot/model/qa_bench.h"
 #include "tests/unit/store/temp_dir.h"
 
+TEST_CASE("eval: Fixed prints a metric with a fixed number of decimals", "[model]") {
+  CHECK(Fixed(2.0 / 3) == "0.667");
+  CHECK(Fixed(0.5) == "0.500");
+  CHECK(Fixed(12.345678, 2) == "12.35");
+  CHECK(Fixed(0.06, 1) == "0.1");
+  CHECK(Fixed(-0.0004) == "-0.000");
+  CHECK(Fixed(3, 0) == "3");
+  CHECK(Fixed(1e30, 0) == "1000000000000000019884624838656");  // whole, not cut short
+}
+
 TEST_CASE("qa bench: rows are read with their label; a bad line is named", "[model]") {
   deskbot::testing::TempDir dir;
   const std::string path = dir.File("qa.jsonl");
