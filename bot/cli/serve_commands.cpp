@@ -142,7 +142,7 @@ void RunServe(CliContext& ctx) {
   const Listen listen = ParseListen(config.GetString("server.listen", "127.0.0.1:8080"));
   options.host = listen.host;
   options.port = listen.port;
-  options.http_threads = static_cast<int>(config.GetInt("server.threads", 2));
+  options.http_threads = static_cast<int>(config.GetInt("server.threads", 1));
   options.max_body_bytes = static_cast<std::size_t>(config.GetInt("server.max_body_bytes", 1 << 20));
   options.workers.threads = static_cast<int>(config.GetInt("service.workers", 2));
   options.workflow.max_attempts = static_cast<int>(config.GetInt("service.max_attempts", 5));

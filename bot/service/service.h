@@ -35,7 +35,7 @@ namespace deskbot::service {
 struct ServiceOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;           // 0: an ephemeral port (see port())
-  int http_threads = 2;
+  int http_threads = 1;  // see server.threads in the README
   std::size_t max_body_bytes = 1 << 20;
   WorkerOptions workers;
   WorkflowOptions workflow;

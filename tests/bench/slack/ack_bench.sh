@@ -63,10 +63,11 @@ clk=$(getconf CLK_TCK)
 # --- servers -------------------------------------------------------------------
 port_deskbot=$(free_port)
 mkdir -p "$work/deskbot"
-# Default settings (server.threads = 2: /slack/events never holds an I/O
+# Default settings (server.threads = 1: /slack/events never holds the I/O
 # thread while its event is stored). DESKBOT_BENCH_SERVER_THREADS overrides.
+env ${DESKBOT_BENCH_SERVER_THREADS:+DESKBOT_SERVER_THREADS=$DESKBOT_BENCH_SERVER_THREADS} \
 DESKBOT_DATA_DIR="$work/deskbot" DESKBOT_CONFIG="" DESKBOT_LISTEN="127.0.0.1:$port_deskbot" \
-DESKBOT_SERVER_THREADS=${DESKBOT_BENCH_SERVER_THREADS:-2} DESKBOT_LOG_LEVEL=warn \
+DESKBOT_LOG_LEVEL=warn \
 DESKBOT_SLACK_SIGNING_SECRET=$secret DESKBOT_SLACK_BOT_TOKEN=xoxb-bench-dummy \
 DESKBOT_SLACK_API_URL=http://127.0.0.1:1/api DESKBOT_AGENTS=U0AGENT \
   "$deskbot" serve >"$work/deskbot.out" 2>"$work/deskbot.err" &
