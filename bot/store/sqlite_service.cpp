@@ -376,7 +376,6 @@ Result<std::vector<InboxEvent>> SqliteStore::ClaimInbox(std::span<const std::str
   std::vector<InboxEvent> out;
   if (connectors.empty() || max_rows <= 0) return out;
   std::lock_guard<std::mutex> lock(impl_->mu);
-  sqlite3* db = impl_->db;
   Stmt claim(*impl_->cache,
              "UPDATE inbox SET state = 'processing', attempts = attempts + 1 WHERE id IN ("
              "SELECT id FROM inbox WHERE state = 'pending' AND next_attempt_ms <= ? AND connector IN (" +
