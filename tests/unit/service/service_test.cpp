@@ -24,6 +24,13 @@ util::Result<bool> SubmitAndWait(InboxSink& sink, const std::string& key, const 
   return p.get_future().get();
 }
 
+// A service on `store` alone: no model, no retraining, no harvest.
+ServiceDeps StoreOnly(Store* store) {
+  ServiceDeps deps;
+  deps.store = store;
+  return deps;
+}
+
 // An ephemeral port and short polls, so tests do not wait.
 ServiceOptions QuickOptions() {
   ServiceOptions o;
@@ -40,7 +47,7 @@ TEST_CASE("service: inbound clients run while the inbox accepts events", "[servi
   auto chat = std::make_shared<FakeChat>();
   FakeConnector connector(chat);
   ServiceOptions o = QuickOptions();
-  Service svc(o, {.store = store.get()});
+  Service svc(o, StoreOnly(store.get()));
   svc.AddConnector(connector);
   std::vector<std::string> log;
   util::Result<bool> on_stop = util::Status::Internal("not called");
@@ -78,19 +85,19 @@ TEST_CASE("service: a failing inbound client or a busy port fails Start cleanly"
   ServiceOptions o;
   o.port = 0;
   {
-    Service svc(o, {.store = store.get()});
+    Service svc(o, StoreOnly(store.get()));
     svc.AddConnector(connector);
     svc.AddInboundClient("socket", [] { return util::Status::Unauthorized("invalid_auth"); }, nullptr);
     util::Status st = svc.Start();
     CHECK(st.code() == util::Status::Code::kUnauthorized);
     CHECK_THAT(st.message(), Catch::Contains("start socket"));
   }
-  Service first(o, {.store = store.get()});
+  Service first(o, StoreOnly(store.get()));
   first.AddConnector(connector);
   REQUIRE(first.Start().ok());
   ServiceOptions same = o;
   same.port = first.port();
-  Service second(same, {.store = store.get()});
+  Service second(same, StoreOnly(store.get()));
   second.AddConnector(connector);
   CHECK(!second.Start().ok());
   first.Stop();
@@ -103,7 +110,7 @@ TEST_CASE("service: the scheduler deletes done inbox events past their retention
   ServiceOptions o = QuickOptions();
   o.inbox_retention = std::chrono::milliseconds(1);
   o.inbox_prune_interval = std::chrono::milliseconds(50);
-  Service svc(o, {.store = store.get()});
+  Service svc(o, StoreOnly(store.get()));
   svc.AddConnector(connector);
   REQUIRE(svc.Start().ok());
   REQUIRE(SubmitAndWait(svc.inbox(), "q1", "my vpn drops").ok());
@@ -127,7 +134,7 @@ TEST_CASE("service: the scheduler deletes sent outbox rows past their retention"
   ServiceOptions o = QuickOptions();
   o.outbox_retention = std::chrono::milliseconds(1);
   o.outbox_prune_interval = std::chrono::milliseconds(50);
-  Service svc(o, {.store = store.get()});
+  Service svc(o, StoreOnly(store.get()));
   svc.AddConnector(connector);
   REQUIRE(svc.Start().ok());
   REQUIRE(SubmitAndWait(svc.inbox(), "q1", "my vpn drops").ok());
