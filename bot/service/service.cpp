@@ -166,32 +166,38 @@ void Service::Stop() {
   spdlog::info("service: stopped");
 }
 
-util::Result<std::int64_t> Service::PruneInbox() {
-  const std::int64_t cutoff = NowMs() - options_.inbox_retention.count();
-  // Chunks keep each delete transaction short: the inbox writer (the ack
-  // path) waits for the store lock meanwhile.
+namespace {
+
+// Calls prune(cutoff, chunk) until a chunk comes back short; returns the
+// rows deleted. Chunks keep each delete transaction short: the inbox writer
+// (the ack path), the sender and the workers wait for the store lock
+// meanwhile.
+util::Result<std::int64_t> PruneInChunks(
+    std::chrono::milliseconds retention,
+    const std::function<util::Result<std::int64_t>(std::int64_t, int)>& prune) {
+  const std::int64_t cutoff = NowMs() - retention.count();
   constexpr int kChunk = 2000;
   std::int64_t total = 0;
   for (;;) {
-    auto n = deps_.store->PruneInbox(cutoff, kChunk);
+    auto n = prune(cutoff, kChunk);
     if (!n.ok()) return n.status();
     total += *n;
     if (*n < kChunk) return total;
   }
 }
 
+}  // namespace
+
+util::Result<std::int64_t> Service::PruneInbox() {
+  return PruneInChunks(options_.inbox_retention, [this](std::int64_t cutoff, int chunk) {
+    return deps_.store->PruneInbox(cutoff, chunk);
+  });
+}
+
 util::Result<std::int64_t> Service::PruneOutbox() {
-  const std::int64_t cutoff = NowMs() - options_.outbox_retention.count();
-  // Chunks for the same reason as PruneInbox: the sender and the workers
-  // wait for the store lock meanwhile.
-  constexpr int kChunk = 2000;
-  std::int64_t total = 0;
-  for (;;) {
-    auto n = deps_.store->PruneOutbox(cutoff, kChunk);
-    if (!n.ok()) return n.status();
-    total += *n;
-    if (*n < kChunk) return total;
-  }
+  return PruneInChunks(options_.outbox_retention, [this](std::int64_t cutoff, int chunk) {
+    return deps_.store->PruneOutbox(cutoff, chunk);
+  });
 }
 
 std::uint16_t Service::port() const { return server_ ? server_->port() : 0; }

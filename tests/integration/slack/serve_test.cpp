@@ -154,35 +154,32 @@ TEST_CASE("deskbot serve with Slack: every event acked, none processed, SIGKILL:
   CHECK(serve->Stop(SIGTERM) == std::optional<int>(0));
 }
 
-TEST_CASE("deskbot serve refuses a negative inbox retention and names the setting",
+TEST_CASE("deskbot serve refuses a negative retention and names the setting",
           "[integration][slack][serve]") {
-  TempDir dir;
-  Process serve({kDeskbot, "serve"},
-                {{"DESKBOT_DATA_DIR", dir.path().string()},
-                 {"DESKBOT_LISTEN", "127.0.0.1:0"},
-                 {"DESKBOT_CONFIG", ""},
-                 {"DESKBOT_INBOX_RETENTION_HOURS", "-1"}},
-                dir.File("bad.out"), dir.File("bad.err"));
-  REQUIRE(serve.started());
-  CHECK(serve.Wait(std::chrono::seconds(20)) == std::optional<int>(1));
-  CHECK(serve.Errors().find("inbox.retention_hours must be 0 (keep every event) or more, not -1") !=
-        std::string::npos);
-}
-
-TEST_CASE("deskbot serve refuses a negative outbox retention and names the setting",
-          "[integration][slack][serve]") {
-  TempDir dir;
-  Process serve({kDeskbot, "serve"},
-                {{"DESKBOT_DATA_DIR", dir.path().string()},
-                 {"DESKBOT_LISTEN", "127.0.0.1:0"},
-                 {"DESKBOT_CONFIG", ""},
-                 {"DESKBOT_OUTBOX_RETENTION_HOURS", "-2"}},
-                dir.File("bad.out"), dir.File("bad.err"));
-  REQUIRE(serve.started());
-  CHECK(serve.Wait(std::chrono::seconds(20)) == std::optional<int>(1));
-  CHECK(serve.Errors().find(
-            "outbox.retention_hours must be 0 (keep every sent message) or more, not -2") !=
-        std::string::npos);
+  struct Case {
+    const char* env;
+    const char* value;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"DESKBOT_INBOX_RETENTION_HOURS", "-1",
+       "inbox.retention_hours must be 0 (keep every event) or more, not -1"},
+      {"DESKBOT_OUTBOX_RETENTION_HOURS", "-2",
+       "outbox.retention_hours must be 0 (keep every sent message) or more, not -2"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.env);
+    TempDir dir;
+    Process serve({kDeskbot, "serve"},
+                  {{"DESKBOT_DATA_DIR", dir.path().string()},
+                   {"DESKBOT_LISTEN", "127.0.0.1:0"},
+                   {"DESKBOT_CONFIG", ""},
+                   {c.env, c.value}},
+                  dir.File("bad.out"), dir.File("bad.err"));
+    REQUIRE(serve.started());
+    CHECK(serve.Wait(std::chrono::seconds(20)) == std::optional<int>(1));
+    CHECK(serve.Errors().find(c.error) != std::string::npos);
+  }
 }
 
 }  // namespace deskbot::testing

@@ -1,6 +1,7 @@
 // The assembled Service: inbound clients start after the inbox accepts events
 // and stop before it closes; /healthz, /readyz; a port in use fails Start.
 #include <catch2/catch.hpp>
+#include <functional>
 
 #include <future>
 #include <thread>
@@ -103,55 +104,60 @@ TEST_CASE("service: a failing inbound client or a busy port fails Start cleanly"
   first.Stop();
 }
 
+// A started service on an in-memory store, with no model, that has taken
+// the question "my vpn drops".
+struct AskedService {
+  explicit AskedService(const ServiceOptions& o) : svc(o, StoreOnly(store.get())) {
+    svc.AddConnector(connector);
+    REQUIRE(svc.Start().ok());
+    REQUIRE(SubmitAndWait(svc.inbox(), "q1", "my vpn drops").ok());
+  }
+  ~AskedService() { svc.Stop(); }
+
+  std::unique_ptr<SqliteStore> store = std::move(SqliteStore::Open(":memory:")).value();
+  std::shared_ptr<FakeChat> chat = std::make_shared<FakeChat>();
+  FakeConnector connector{chat};
+  Service svc;
+};
+
+// Polls `done` every 10 ms for up to 3 s.
+bool PollUntil(const std::function<bool()>& done) {
+  for (int i = 0; i < 300; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
 TEST_CASE("service: the scheduler deletes done inbox events past their retention", "[service]") {
-  auto store = std::move(SqliteStore::Open(":memory:")).value();
-  auto chat = std::make_shared<FakeChat>();
-  FakeConnector connector(chat);
   ServiceOptions o = QuickOptions();
   o.inbox_retention = std::chrono::milliseconds(1);
   o.inbox_prune_interval = std::chrono::milliseconds(50);
-  Service svc(o, StoreOnly(store.get()));
-  svc.AddConnector(connector);
-  REQUIRE(svc.Start().ok());
-  REQUIRE(SubmitAndWait(svc.inbox(), "q1", "my vpn drops").ok());
+  AskedService s(o);
   // Processed (a suggestion for agents), then, once done, pruned.
-  bool pruned = false;
-  for (int i = 0; i < 300 && !pruned; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    auto c = store->CountChatQueues();
-    pruned = c.ok() && !chat->Of("suggestion").empty() && c->inbox_pending + c->inbox_processing +
-                                                                c->inbox_done == 0;
-  }
-  CHECK(pruned);
-  CHECK(chat->Of("suggestion").size() == 1);
-  svc.Stop();
+  CHECK(PollUntil([&] {
+    auto c = s.store->CountChatQueues();
+    return c.ok() && !s.chat->Of("suggestion").empty() &&
+           c->inbox_pending + c->inbox_processing + c->inbox_done == 0;
+  }));
+  CHECK(s.chat->Of("suggestion").size() == 1);
 }
 
 TEST_CASE("service: the scheduler deletes sent outbox rows past their retention", "[service]") {
-  auto store = std::move(SqliteStore::Open(":memory:")).value();
-  auto chat = std::make_shared<FakeChat>();
-  FakeConnector connector(chat);
   ServiceOptions o = QuickOptions();
   o.outbox_retention = std::chrono::milliseconds(1);
   o.outbox_prune_interval = std::chrono::milliseconds(50);
-  Service svc(o, StoreOnly(store.get()));
-  svc.AddConnector(connector);
-  REQUIRE(svc.Start().ok());
-  REQUIRE(SubmitAndWait(svc.inbox(), "q1", "my vpn drops").ok());
+  AskedService s(o);
   // No model: the agents get a suggestion and the asker a notice. Once both
   // are sent the notice's row goes; the suggestion still refers to its own.
-  bool pruned = false;
-  for (int i = 0; i < 300 && !pruned; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    auto c = store->CountChatQueues();
-    pruned = c.ok() && !chat->Of("suggestion").empty() && !chat->Of("notice").empty() &&
-             c->outbox_pending + c->outbox_sending == 0 && c->outbox_sent == 1;
-  }
-  CHECK(pruned);
-  CHECK(chat->Of("notice").size() == 1);
-  auto view = store->GetSuggestion(chat->Of("suggestion").front().suggestion_id);
+  CHECK(PollUntil([&] {
+    auto c = s.store->CountChatQueues();
+    return c.ok() && !s.chat->Of("suggestion").empty() && !s.chat->Of("notice").empty() &&
+           c->outbox_pending + c->outbox_sending == 0 && c->outbox_sent == 1;
+  }));
+  CHECK(s.chat->Of("notice").size() == 1);
+  auto view = s.store->GetSuggestion(s.chat->Of("suggestion").front().suggestion_id);
   REQUIRE(view.ok());
   REQUIRE(view->has_value());
   CHECK(!(*view)->suggestion.agent_message_ref.empty());
-  svc.Stop();
 }
