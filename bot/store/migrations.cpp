@@ -258,6 +258,16 @@ CREATE INDEX outbox_by_depends_on ON outbox(depends_on);
 CREATE INDEX suggestions_by_agent_outbox ON suggestions(agent_outbox_id);
 )sql";
 
+// /metrics, /readyz and the retrain policy count the queues by state. A
+// GROUP BY state read every row of the inbox (100 ms at 400,000 events,
+// under the store lock the inbox writer needs): with an index per state,
+// each count reads only its own index, and done / sent are the total (the
+// smallest index's count) minus the others.
+constexpr const char* kFailedIndexes = R"sql(
+CREATE INDEX inbox_failed ON inbox(id) WHERE state = 'failed';
+CREATE INDEX outbox_failed ON outbox(id) WHERE state = 'failed';
+)sql";
+
 // Later migrations are appended here as {N, "...", R"sql(...)sql"}.
 constexpr Migration kMigrations[] = {
     {1, "tickets, messages, cursors, pairs, snapshots, model registry, audit log", kInitialSchema},
@@ -266,6 +276,7 @@ constexpr Migration kMigrations[] = {
     {3, "queue indexes the claim queries use", kQueueIndexes},
     {4, "verdicts by inbox event (inbox retention)", kVerdictsByInbox},
     {5, "outbox rows by what refers to them (outbox retention)", kOutboxReferences},
+    {6, "failed inbox and outbox rows (queue counts without a table scan)", kFailedIndexes},
 };
 
 util::Status Apply(sqlite3* db, const Migration& m) {

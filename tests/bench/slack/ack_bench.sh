@@ -163,14 +163,25 @@ done
 # Every acked deskbot event is in the inbox (ids repeat only when a run sent
 # more than its slice of the pool; repeats are stored once).
 acked=$(awk -F'\t' -v slice="$slice" '$1=="deskbot" {a = $3 - $4; s += (a < slice ? a : slice)} END {print s+0}' "$results")
+# A Prometheus scrape of the full store (every event above is in it), against
+# /healthz (no store work) as the baseline: median of 5 each, in ms. /metrics
+# counts the queues under the store lock the inbox writer needs, so its cost
+# must not grow with the inbox.
+scrape_ms() {
+  for _ in 1 2 3 4 5; do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$port_deskbot$1"; done |
+    sort -n | awk 'NR == 3 {printf "%.2f", $1 * 1000}'
+}
+metrics_ms=$(scrape_ms /metrics)
+healthz_ms=$(scrape_ms /healthz)
 kill -TERM "$pid_deskbot"; wait "$pid_deskbot" 2>/dev/null || true
 stored=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from inbox').fetchone()[0])" \
   "$work/deskbot/deskbot.db")
-python3 - "$results" "$acked" "$stored" "$pool" <<'PY'
+python3 - "$results" "$acked" "$stored" "$pool" "$metrics_ms" "$healthz_ms" <<'PY'
 import json, sys
 # acked: distinct event ids deskbot acknowledged (a run wrapping around its
 # slice of the pool re-sends ids, which are stored once).
 path, acked, stored, pool = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+metrics_ms, healthz_ms = float(sys.argv[5]), float(sys.argv[6])
 rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
 print("%-8s %5s %9s %6s %9s %10s %10s %12s" % ("server", "conns", "requests", "non2xx", "acks/s",
                                                 "p50 us", "p99 us", "cpu us/ev"))
@@ -194,8 +205,10 @@ print("deskbot / bolt throughput:", ratios)
 print("deskbot / nginx throughput:", nginx_ratios)
 print("bolt CPU per event / deskbot CPU per event:", cpu_ratios)
 print("deskbot acked %d distinct events, inbox holds %d rows (pool %d ids)" % (acked, stored, pool))
+print("GET /metrics with %d inbox rows: %.2f ms (GET /healthz: %.2f ms)" % (stored, metrics_ms, healthz_ms))
 ok = stored >= acked
 print(json.dumps({"bench": "slack_ack", "results": res, "deskbot_vs_bolt": ratios,
                   "deskbot_vs_nginx": nginx_ratios, "bolt_cpu_over_deskbot_cpu": cpu_ratios,
-                  "deskbot_acked": acked, "deskbot_stored": stored, "all_acked_stored": ok}))
+                  "deskbot_acked": acked, "deskbot_stored": stored, "all_acked_stored": ok,
+                  "scrape_ms": {"metrics": metrics_ms, "healthz": healthz_ms, "inbox_rows": stored}}))
 PY

@@ -166,6 +166,45 @@ TEST_CASE("events triaged at receipt are stored done; ignored ones complete as a
   CHECK(*store->CompleteInboxBatch(std::vector<std::int64_t>{}) == 0);
 }
 
+TEST_CASE("queue counts cover every inbox and outbox state", "[service][store]") {
+  auto store = OpenMemory();
+  InboxEvent noise = Event("noise");
+  noise.needs_processing = false;  // done at receipt
+  REQUIRE(store->InsertInboxBatch(std::vector<InboxEvent>{noise, Event("worked"), Event("bad"),
+                                                          Event("busy"), Event("waiting")})
+              .ok());
+  auto claimed = store->ClaimInbox(kTest, 3, NowMs());
+  REQUIRE(claimed->size() == 3);  // "worked", "bad", "busy"
+  std::vector<std::int64_t> outbox;
+  REQUIRE(store->CompleteInbox((*claimed)[0].id, [&](ChatTransaction& tx) -> Status {
+                   for (const char* key : {"sent", "failed", "sending", "pending", "sent2"}) {
+                     auto id = tx.Enqueue({"test", OutboxKind::kNotice, "{}", key, 0});
+                     if (!id.ok()) return id.status();
+                     outbox.push_back(*id);
+                   }
+                   return Status::OK();
+                 }).ok());
+  REQUIRE(store->FailInbox((*claimed)[1].id, "bad payload").ok());
+  // "busy" stays claimed (processing); "waiting" stays pending.
+  auto rows = store->ClaimOutbox(kTest, 4, NowMs());  // the first four, in id order
+  REQUIRE(rows->size() == 4);
+  REQUIRE(store->MarkOutboxSent(outbox[0], "ts-1").ok());
+  REQUIRE(store->FailOutbox(outbox[1], "channel_not_found").ok());
+  // outbox[2] stays sending; outbox[3] goes back to pending, outbox[4] never left it.
+  REQUIRE(store->ReleaseOutbox(outbox[3]).ok());
+
+  auto c = store->CountChatQueues();
+  REQUIRE(c.ok());
+  CHECK(c->inbox_done == 2);
+  CHECK(c->inbox_failed == 1);
+  CHECK(c->inbox_processing == 1);
+  CHECK(c->inbox_pending == 1);
+  CHECK(c->outbox_sent == 1);
+  CHECK(c->outbox_failed == 1);
+  CHECK(c->outbox_sending == 1);
+  CHECK(c->outbox_pending == 2);
+}
+
 TEST_CASE("inbox retention deletes old done events, never failed, pending or audited ones",
           "[service][store]") {
   auto store = OpenMemory();
