@@ -241,6 +241,38 @@ TEST_CASE("inbox retention deletes old done events, never failed, pending or aud
   CHECK(*store->InsertInboxBatch(std::vector<InboxEvent>{noise}) == std::vector<bool>{true});
 }
 
+TEST_CASE("inbox retention looks only at events received before the cutoff", "[service][store]") {
+  auto store = OpenMemory();
+  const std::int64_t now = NowMs();
+  const std::int64_t cutoff = now + 60'000;
+  // 30 events received before the cutoff, then 20 after it; all done at
+  // receipt (done_ms is now, before the cutoff, for every one of them).
+  std::vector<InboxEvent> events;
+  for (int i = 0; i < 50; ++i) {
+    InboxEvent e = Event("e" + std::to_string(i));
+    e.needs_processing = false;
+    e.received_ms = i < 30 ? now - 1000 : cutoff + 600'000;
+    events.push_back(e);
+  }
+  REQUIRE(store->InsertInboxBatch(events).ok());
+  // Small chunks: each run searches its bound again across the ids the
+  // earlier runs deleted.
+  std::int64_t deleted = 0;
+  for (;;) {
+    auto n = store->PruneInbox(cutoff, 7);
+    REQUIRE(n.ok());
+    deleted += *n;
+    if (*n < 7) break;
+  }
+  // Only the 30 received before the cutoff were candidates: an event is done
+  // after it is received, so the prune never reads the rows past that bound.
+  CHECK(deleted == 30);
+  CHECK(store->CountChatQueues()->inbox_done == 20);
+  CHECK(*store->PruneInbox(cutoff, 100) == 0);
+  // Past every event's receipt, the rest goes too.
+  CHECK(*store->PruneInbox(cutoff + 700'000, 100) == 20);
+}
+
 TEST_CASE("outbox retention deletes old sent rows, never unsent or referred-to ones",
           "[service][store]") {
   auto store = OpenMemory();
