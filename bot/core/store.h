@@ -71,8 +71,9 @@ class Store {
 
   // --- training pairs ------------------------------------------------------
   // Replaces all pairs of origin "harvested" with `pairs` and records the
-  // snapshot, in one transaction. Approved and edited pairs are kept.
-  // Returns the new snapshot's id.
+  // snapshot. Approved and edited pairs are kept. Readers see either the old
+  // harvested pairs or the new ones, never a mix, and a build that fails or
+  // is killed midway changes nothing they see. Returns the new snapshot's id.
   virtual Result<std::int64_t> ReplaceHarvestedPairs(std::span<const Pair> pairs,
                                                      const DatasetSnapshot& snapshot) = 0;
   virtual Result<std::int64_t> AddPair(const Pair& pair) = 0;

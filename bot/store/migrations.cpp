@@ -268,6 +268,14 @@ CREATE INDEX inbox_failed ON inbox(id) WHERE state = 'failed';
 CREATE INDEX outbox_failed ON outbox(id) WHERE state = 'failed';
 )sql";
 
+// A dataset build writes its pairs in chunks (SqliteStore::ReplaceHarvested-
+// Pairs): its snapshot is incomplete, and its pairs unread, until the last
+// chunk is in. Snapshots from before this migration were written whole.
+constexpr const char* kSnapshotComplete = R"sql(
+ALTER TABLE dataset_snapshots ADD COLUMN complete INTEGER NOT NULL DEFAULT 1
+  CHECK (complete IN (0, 1));
+)sql";
+
 // Later migrations are appended here as {N, "...", R"sql(...)sql"}.
 constexpr Migration kMigrations[] = {
     {1, "tickets, messages, cursors, pairs, snapshots, model registry, audit log", kInitialSchema},
@@ -277,6 +285,7 @@ constexpr Migration kMigrations[] = {
     {4, "verdicts by inbox event (inbox retention)", kVerdictsByInbox},
     {5, "outbox rows by what refers to them (outbox retention)", kOutboxReferences},
     {6, "failed inbox and outbox rows (queue counts without a table scan)", kFailedIndexes},
+    {7, "dataset snapshots written in chunks, read once complete", kSnapshotComplete},
 };
 
 util::Status Apply(sqlite3* db, const Migration& m) {

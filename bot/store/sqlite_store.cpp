@@ -1,5 +1,6 @@
 #include "bot/store/sqlite_store.h"
 
+#include <algorithm>
 #include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -330,6 +331,30 @@ Result<std::int64_t> SqliteStore::CountTickets() {
 
 // --- pairs ------------------------------------------------------------------
 
+// A dataset build writes its pairs in chunks, each its own transaction, so
+// that neither the store's lock nor SQLite's write lock is held for the whole
+// dataset: one transaction for 83,000 pairs held both for 600 ms, and the
+// inbox writer could store (and so acknowledge) no chat event meanwhile. The
+// new snapshot is marked incomplete until its last chunk is in; readers see
+// only the harvested pairs of the newest complete snapshot (CurrentSnapshot),
+// so they switch from the old pairs to the new ones in one short transaction.
+// The older snapshots' pairs are then deleted, in chunks too. A build killed
+// midway leaves an incomplete snapshot nobody reads, whose pairs the next
+// build deletes.
+namespace {
+
+constexpr int kPairChunk = 2000;
+
+// The newest complete snapshot's id, 0 when there is none.
+Result<std::int64_t> CurrentSnapshot(sqlite3* db) {
+  Stmt q(db, "SELECT coalesce(max(id), 0) FROM dataset_snapshots WHERE complete = 1");
+  if (q.Step()) return q.Int(0);
+  DESK_RETURN_IF_ERROR(q.status().WithContext("store: current snapshot"));
+  return std::int64_t{0};
+}
+
+}  // namespace
+
 Result<std::int64_t> SqliteStore::ReplaceHarvestedPairs(std::span<const Pair> pairs,
                                                         const DatasetSnapshot& snapshot) {
   for (std::size_t i = 0; i < pairs.size(); ++i) {
@@ -338,32 +363,73 @@ Result<std::int64_t> SqliteStore::ReplaceHarvestedPairs(std::span<const Pair> pa
                                      std::to_string(i + 1) + " has origin " +
                                      PairOriginName(pairs[i].origin));
   }
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  sqlite3* db = impl_->db;
   const std::string what = "store: replace harvested pairs";
-  Transaction tx(db, Transaction::Kind::kWrite);
-  DESK_RETURN_IF_ERROR(tx.status().WithContext(what));
-
-  Stmt snap(db,
-            "INSERT INTO dataset_snapshots(content_hash, train_pairs, valid_pairs, report_json, "
-            "created_at) VALUES (?, ?, ?, ?, ?)");
-  snap.Bind(1, snapshot.content_hash)
-      .Bind(2, snapshot.train_pairs)
-      .Bind(3, snapshot.valid_pairs)
-      .Bind(4, snapshot.report_json.empty() ? std::string("{}") : snapshot.report_json)
-      .Bind(5, snapshot.created_at != 0 ? snapshot.created_at : NowSeconds());
-  DESK_RETURN_IF_ERROR(snap.Run().WithContext(what + ": snapshot"));
-  const std::int64_t snapshot_id = sqlite3_last_insert_rowid(db);
-
-  DESK_RETURN_IF_ERROR(sqlite::Exec(db, "DELETE FROM pairs WHERE origin = 'harvested'", what));
-  Stmt insert(db, kInsertPair);
-  for (std::size_t i = 0; i < pairs.size(); ++i) {
-    insert.Reset();
-    BindPair(insert, pairs[i], snapshot_id);
-    DESK_RETURN_IF_ERROR(insert.Run().WithContext(what + ": pair " + std::to_string(i + 1)));
+  std::int64_t snapshot_id = 0;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Stmt snap(impl_->db,
+              "INSERT INTO dataset_snapshots(content_hash, train_pairs, valid_pairs, report_json, "
+              "created_at, complete) VALUES (?, ?, ?, ?, ?, 0)");
+    snap.Bind(1, snapshot.content_hash)
+        .Bind(2, snapshot.train_pairs)
+        .Bind(3, snapshot.valid_pairs)
+        .Bind(4, snapshot.report_json.empty() ? std::string("{}") : snapshot.report_json)
+        .Bind(5, snapshot.created_at != 0 ? snapshot.created_at : NowSeconds());
+    DESK_RETURN_IF_ERROR(snap.Run().WithContext(what + ": snapshot"));
+    snapshot_id = sqlite3_last_insert_rowid(impl_->db);
   }
-  DESK_RETURN_IF_ERROR(tx.Commit().WithContext(what));
+  Status written = WriteSnapshotPairs(pairs, snapshot_id, what);
+  if (!written.ok()) {
+    // Nobody reads an incomplete snapshot; its pairs go now (or, if this
+    // fails too, with the next build).
+    (void)DeleteHarvestedPairs("snapshot_id = ?1", snapshot_id, what);
+    return written;
+  }
+  // Older snapshots only: a build that started later (another process) and
+  // finished first is newer, and keeps its pairs. Readers no longer see the
+  // old pairs, so a failure here loses nothing (the next build retries), but
+  // it means a failing disk: it is reported.
+  DESK_RETURN_IF_ERROR(
+      DeleteHarvestedPairs("snapshot_id IS NULL OR snapshot_id < ?1", snapshot_id, what)
+          .WithContext("snapshot " + std::to_string(snapshot_id) + " is complete"));
   return snapshot_id;
+}
+
+// Deletes, kPairChunk at a time, the harvested pairs `where` selects (?1:
+// `snapshot_id`).
+Status SqliteStore::DeleteHarvestedPairs(const char* where, std::int64_t snapshot_id,
+                                         const std::string& what) {
+  const std::string sql =
+      std::string("DELETE FROM pairs WHERE id IN (SELECT id FROM pairs WHERE origin = 'harvested' "
+                  "AND (") + where + ") LIMIT " + std::to_string(kPairChunk) + ")";
+  for (;;) {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Stmt del(impl_->db, sql);
+    del.Bind(1, snapshot_id);
+    DESK_RETURN_IF_ERROR(del.Run().WithContext(what + ": deleting old pairs"));
+    if (sqlite3_changes(impl_->db) < kPairChunk) return Status::OK();
+  }
+}
+
+Status SqliteStore::WriteSnapshotPairs(std::span<const Pair> pairs, std::int64_t snapshot_id,
+                                       const std::string& what) {
+  for (std::size_t start = 0; start < pairs.size(); start += kPairChunk) {
+    const std::size_t end = std::min(pairs.size(), start + kPairChunk);
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    Transaction tx(impl_->db, Transaction::Kind::kWrite);
+    DESK_RETURN_IF_ERROR(tx.status().WithContext(what));
+    Stmt insert(impl_->db, kInsertPair);
+    for (std::size_t i = start; i < end; ++i) {
+      insert.Reset();
+      BindPair(insert, pairs[i], snapshot_id);
+      DESK_RETURN_IF_ERROR(insert.Run().WithContext(what + ": pair " + std::to_string(i + 1)));
+    }
+    DESK_RETURN_IF_ERROR(tx.Commit().WithContext(what));
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Stmt done(impl_->db, "UPDATE dataset_snapshots SET complete = 1 WHERE id = ?");
+  done.Bind(1, snapshot_id);
+  return done.Run().WithContext(what + ": completing the snapshot");
 }
 
 Result<std::int64_t> SqliteStore::AddPair(const Pair& pair) {
@@ -376,9 +442,20 @@ Result<std::int64_t> SqliteStore::AddPair(const Pair& pair) {
 
 Status SqliteStore::ForEachPair(const std::function<bool(const Pair&)>& fn) {
   sqlite3* db = impl_->db;
-  return impl_->Visit<Pair>(fn, [db](std::int64_t after_id, std::vector<Pair>& batch) {
-    Stmt q(db, std::string("SELECT ") + kPairColumns + " FROM pairs WHERE id > ? ORDER BY id LIMIT ?");
-    q.Bind(1, after_id).Bind(2, kBatch);
+  // The harvested pairs of the snapshot current when the visit starts: a
+  // build finishing meanwhile does not mix its pairs into this visit.
+  std::int64_t current = 0;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    auto id = CurrentSnapshot(db);
+    if (!id.ok()) return id.status();
+    current = *id;
+  }
+  return impl_->Visit<Pair>(fn, [db, current](std::int64_t after_id, std::vector<Pair>& batch) {
+    Stmt q(db, std::string("SELECT ") + kPairColumns +
+                   " FROM pairs WHERE id > ? AND (origin <> 'harvested' OR snapshot_id IS NULL "
+                   "OR snapshot_id = ?) ORDER BY id LIMIT ?");
+    q.Bind(1, after_id).Bind(2, current).Bind(3, kBatch);
     while (q.Step()) {
       Pair p;
       DESK_RETURN_IF_ERROR(ReadPairRow(q, &p));
@@ -426,7 +503,7 @@ Result<std::optional<DatasetSnapshot>> SqliteStore::LatestSnapshot() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   Stmt q(impl_->db,
          "SELECT id, content_hash, train_pairs, valid_pairs, report_json, created_at "
-         "FROM dataset_snapshots ORDER BY id DESC LIMIT 1");
+         "FROM dataset_snapshots WHERE complete = 1 ORDER BY id DESC LIMIT 1");
   if (!q.Step()) {
     if (!q.status().ok()) return q.status().WithContext("store: latest snapshot");
     return std::optional<DatasetSnapshot>();

@@ -129,6 +129,10 @@ class SqliteStore final : public Store {
  private:
   struct Impl;
   explicit SqliteStore(std::unique_ptr<Impl> impl);
+  // ReplaceHarvestedPairs' steps (sqlite_store.cpp says why they are chunked).
+  Status WriteSnapshotPairs(std::span<const Pair> pairs, std::int64_t snapshot_id,
+                            const std::string& what);
+  Status DeleteHarvestedPairs(const char* where, std::int64_t snapshot_id, const std::string& what);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -332,6 +332,59 @@ TEST_CASE("store: replacing harvested pairs keeps approved and edited ones", "[s
   CHECK((*store->LatestSnapshot())->id == *id2);
 }
 
+TEST_CASE("store: a dataset build killed midway changes nothing readers see", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  auto store = OpenOrDie(path);
+  REQUIRE(store->AddPair(MakePair("a", PairOrigin::kApproved)).ok());
+  DatasetSnapshot snap;
+  snap.content_hash = "hash-1";
+  std::vector<Pair> first = {MakePair("1", PairOrigin::kHarvested),
+                             MakePair("2", PairOrigin::kHarvested)};
+  auto id1 = store->ReplaceHarvestedPairs(first, snap);
+  REQUIRE(id1.ok());
+
+  // What a build killed after its first chunks leaves: an incomplete
+  // snapshot and some of its pairs.
+  RawExec(path,
+          "INSERT INTO dataset_snapshots(content_hash, created_at, complete) VALUES ('partial', 1, 0);"
+          "INSERT INTO pairs(source, question, answer, origin, snapshot_id) VALUES "
+          "('export', 'half q1', 'half a1', 'harvested', last_insert_rowid()),"
+          "('export', 'half q2', 'half a2', 'harvested', (SELECT max(id) FROM dataset_snapshots));");
+  auto pairs = AllPairs(*store);
+  REQUIRE(pairs.size() == 3);  // the approved pair and the complete snapshot's two
+  for (const Pair& p : pairs) CHECK(p.question.rfind("half", 0) == std::string::npos);
+  CHECK((*store->LatestSnapshot())->id == *id1);
+
+  // The next build replaces both: the complete snapshot's pairs and the
+  // leftovers are deleted.
+  snap.content_hash = "hash-3";
+  std::vector<Pair> next = {MakePair("3", PairOrigin::kHarvested)};
+  auto id3 = store->ReplaceHarvestedPairs(next, snap);
+  REQUIRE(id3.ok());
+  CHECK(AllPairs(*store).size() == 2);
+  CHECK((*store->LatestSnapshot())->id == *id3);
+  CHECK(RawCount(path, "SELECT count(*) FROM pairs WHERE origin = 'harvested'") == 1);
+}
+
+TEST_CASE("store: a dataset larger than one write chunk is replaced whole", "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  auto store = OpenOrDie(path);
+  std::vector<Pair> big;
+  for (int i = 0; i < 4500; ++i) big.push_back(MakePair(std::to_string(i), PairOrigin::kHarvested));
+  DatasetSnapshot snap;
+  snap.content_hash = "big";
+  REQUIRE(store->ReplaceHarvestedPairs(big, snap).ok());
+  CHECK(AllPairs(*store).size() == 4500);
+  std::vector<Pair> small(big.begin(), big.begin() + 10);
+  snap.content_hash = "small";
+  REQUIRE(store->ReplaceHarvestedPairs(small, snap).ok());
+  CHECK(AllPairs(*store).size() == 10);
+  // The 4500 old rows are gone from the file, not just hidden.
+  CHECK(RawCount(path, "SELECT count(*) FROM pairs") == 10);
+}
+
 TEST_CASE("store: preference pairs", "[store]") {
   auto store = OpenOrDie(":memory:");
   PreferencePair p{0, "how do I reset my password?", "Use the self-service portal.", "Call us.", 0};
