@@ -115,7 +115,9 @@ struct Fixture {
 
 TEST_CASE("finetune: a dry run exports, validates and estimates, and sends nothing", "[llm][finetune]") {
   Fixture f;
-  auto r = StartFineTune(*f.store, f.config, nullptr, StartRequest{.dry_run = true});
+  StartRequest dry_run;
+  dry_run.dry_run = true;
+  auto r = StartFineTune(*f.store, f.config, nullptr, dry_run);
   REQUIRE(r.ok());
   CHECK(r->dry_run);
   CHECK(r->base_model == "gpt-4o-mini-2024-07-18");
