@@ -159,6 +159,27 @@ util::Result<std::unique_ptr<SlackChat>> SlackChat::Create(Store& store, InboxSi
 
 // --- inbound: storing deliveries ------------------------------------------------
 
+namespace {
+
+// An Events API delivery's inbox key: its event time (the same in every
+// redelivery, over HTTP or Socket Mode), then its event id. Leading with the
+// time makes the inbox's unique index grow at its end, as the table does.
+// Keyed by the id alone, Slack's random ids put each event of a group commit
+// on a different index page: 31-33 against 25-26 us of CPU per acknowledged
+// event in the ack benchmark (16 connections, 1,000 events per second of
+// event time).
+// (Keys stored by older versions were "slack:<id>": a retry that spans an
+// upgrade is stored twice, and its question still asked once, since
+// questions are unique by channel and message.)
+std::string EventKey(std::int64_t event_time, const std::string& event_id) {
+  if (event_time <= 0) return "slack:" + event_id;
+  char time[24];
+  std::snprintf(time, sizeof time, "%010lld", static_cast<long long>(event_time));
+  return std::string("slack:") + time + ":" + event_id;
+}
+
+}  // namespace
+
 util::Result<InboxEvent> SlackChat::ToInboxEvent(const slack::SocketFrame& frame,
                                                   bool* open_modal) const {
   InboxEvent e;
@@ -173,7 +194,7 @@ util::Result<InboxEvent> SlackChat::ToInboxEvent(const slack::SocketFrame& frame
     // Socket Mode, so every redelivery lands on one inbox row.
     const std::string& id = env->event_id.empty() ? frame.envelope_id : env->event_id;
     if (id.empty()) return Status::InvalidArgument("slack event without event_id");
-    e.event_key = std::string("slack:") + id;
+    e.event_key = EventKey(env->event_time, id);
     e.kind = kEventKind;
     e.needs_processing = DecodeEnvelope(*env, options_).kind != Inbound::Kind::kIgnore;
   } else if (frame.type_name == "interactive") {
@@ -228,7 +249,7 @@ void SlackChat::ReceiveEvents(const Request& request, Respond respond) {
   if (env->type == slack::EventEnvelope::Type::kUrlVerification)
     return respond(Response::Text(200, env->challenge));
   if (env->event_id.empty()) return respond(Response::Text(400, "slack event without event_id\n"));
-  InboxEvent e = ReceivedEvent(kName, "slack:" + env->event_id, kEventKind, request.body);
+  InboxEvent e = ReceivedEvent(kName, EventKey(env->event_time, env->event_id), kEventKind, request.body);
   // Triage now, on the parse we already have: an event that means nothing to
   // deskbot (most messages in a busy workspace) is stored done, and no worker
   // parses it again.

@@ -236,6 +236,10 @@ TEST_CASE("slack: Socket Mode envelope is acked with its id and answered once", 
   REQUIRE(s.fake().SendFrame(sockets[1], again.dump()).ok());
   REQUIRE(s.fake().WaitForAcks(2, std::chrono::seconds(10)));
   CHECK(s.fake().acks()[1].envelope_id == "env-1");
+  // And over HTTP, as an app that has both configured may get it: the same
+  // inbox row, whichever way it came.
+  REQUIRE(s.Event(event).status == 200);
+  CHECK(InboxTotal(s.store()) == 1);
 
   const std::int64_t sid = SuggestionIdOf(AgentPosts(s.fake())[0]);
   const json click = {{"envelope_id", "env-2"}, {"type", "interactive"},
