@@ -581,6 +581,11 @@ class Listener : public std::enable_shared_from_this<Listener> {
         stopping = shared_->stopping;
       }
       if (stopping) return;
+      // A response goes out when it is written, not when the client has
+      // acknowledged the previous one (Nagle's algorithm with the client's
+      // delayed ACKs can hold a keep-alive response for 40 ms).
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
       std::make_shared<Session>(std::move(socket), shared_)->Run();
     }
     // Other errors (EMFILE...) affect one connection only: keep accepting.
