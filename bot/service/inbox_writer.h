@@ -28,8 +28,9 @@ namespace deskbot::service {
 
 struct InboxWriterOptions {
   std::size_t max_batch = 4096;  // events per transaction at most
-  // Under load, how long the next batch gathers after a commit (adds at
-  // most this much to the ack latency, saves commits).
+  // Under load, how long the next batch may gather after a commit (adds at
+  // most this much to the ack latency, saves commits). It stops gathering
+  // early once the batch is bigger than the last one.
   std::chrono::microseconds gather{200};
 };
 
@@ -66,6 +67,9 @@ class InboxWriter final : public InboxSink {
   std::mutex mu_;
   std::condition_variable cv_;
   bool writer_idle_ = false;  // the writer waits on cv_: Submit must notify
+  // While the writer gathers a batch: the queue length at which Submit wakes
+  // it (0 when not gathering).
+  std::size_t gather_target_ = 0;
   // Three parallel vectors (not a vector of structs) so the events can be
   // handed to the store as one span without copying.
   std::vector<InboxEvent> events_;

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <thread>
 
@@ -86,6 +88,42 @@ TEST_CASE("the inbox writer refuses bad events alone and everything after Stop",
   std::promise<util::Result<bool>> late;
   writer.Submit(Event("z"), [&](util::Result<bool> r) { late.set_value(r); });
   CHECK(late.get_future().get().status().code() == util::Status::Code::kUnavailable);
+}
+
+TEST_CASE("a writer gathering a batch stores what is queued and stops without waiting out its window",
+          "[service]") {
+  auto store = Memory();
+  Metrics metrics;
+  InboxWriterOptions options;
+  options.gather = std::chrono::hours(1);  // a gather that ends only by a wake-up
+  InboxWriter writer(*store, options, &metrics);
+  writer.Start();
+  // Submitters that do not wait for their acks queue events faster than the
+  // writer commits, so it gathers after most commits.
+  constexpr int kThreads = 4, kPerThread = 200;
+  std::atomic<int> acked{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i)
+        writer.Submit(Event("g" + std::to_string(t) + "-" + std::to_string(i)),
+                      [&](util::Result<bool> r) { if (r.ok() && *r) ++acked; });
+    });
+  }
+  for (auto& t : threads) t.join();
+  // Stop must end the gather at once and write every queued event. A broken
+  // wake-up would hang for an hour: the watchdog fails the test instead (it
+  // exits, since the stuck thread can be neither joined nor abandoned).
+  std::promise<void> stopped;
+  std::thread stopper([&] { writer.Stop(); stopped.set_value(); });
+  if (stopped.get_future().wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    std::fprintf(stderr, "FAILED: InboxWriter::Stop did not end a gathering wait within 60 s\n");
+    std::_Exit(1);
+  }
+  stopper.join();
+  CHECK(acked == kThreads * kPerThread);
+  CHECK(store->CountChatQueues()->inbox_pending == kThreads * kPerThread);
+  CHECK(metrics.inbox_batches < metrics.inbox_batch_events);
 }
 
 TEST_CASE("metrics render in the Prometheus text format", "[service]") {
