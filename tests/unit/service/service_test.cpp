@@ -1,8 +1,8 @@
 // The assembled Service: inbound clients start after the inbox accepts events
 // and stop before it closes; /healthz, /readyz; a port in use fails Start.
 #include <catch2/catch.hpp>
-#include <functional>
 
+#include <functional>
 #include <future>
 #include <thread>
 
