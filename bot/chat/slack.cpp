@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -161,24 +162,45 @@ util::Result<std::unique_ptr<SlackChat>> SlackChat::Create(Store& store, InboxSi
 
 namespace {
 
-// An Events API delivery's inbox key: its event time (the same in every
-// redelivery, over HTTP or Socket Mode), then its event id. Leading with the
-// time makes the inbox's unique index grow at its end, as the table does.
-// Keyed by the id alone, Slack's random ids put each event of a group commit
-// on a different index page: 31-33 against 25-26 us of CPU per acknowledged
-// event in the ack benchmark (16 connections, 1,000 events per second of
-// event time).
-// (Keys stored by older versions were "slack:<id>": a retry that spans an
-// upgrade is stored twice, and its question still asked once, since
-// questions are unique by channel and message.)
-std::string EventKey(std::int64_t event_time, const std::string& event_id) {
-  if (event_time <= 0) return "slack:" + event_id;
-  char time[24];
-  std::snprintf(time, sizeof time, "%010lld", static_cast<long long>(event_time));
-  return std::string("slack:") + time + ":" + event_id;
+// The event's own timestamp ("1767224888.280449", microseconds) as a key
+// part that sorts as it counts: ten integer digits, six fraction digits.
+// Empty when it is missing or not in that form.
+std::string SortableEventTs(std::string_view ts) {
+  const std::size_t dot = ts.find('.');
+  const std::string_view whole = ts.substr(0, dot);
+  const std::string_view fraction = dot == std::string_view::npos ? std::string_view() : ts.substr(dot + 1);
+  auto digits = [](std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (whole.empty() || whole.size() > 10 || fraction.size() > 6 || !digits(whole) || !digits(fraction))
+    return std::string();
+  std::string out(10 - whole.size(), '0');
+  out.append(whole).append(".").append(fraction).append(6 - fraction.size(), '0');
+  return out;
 }
 
 }  // namespace
+
+// Leading with the time makes the inbox's unique index grow at its end, as
+// the table does. Keyed by the id alone, Slack's random ids put each event of
+// a group commit on a different index page (31-33 against 25-26 us of CPU per
+// acknowledged event in the ack benchmark at 16 connections); keyed by the
+// event time, whole seconds, a busy second's random ids still spread over
+// every page of that second. event_ts has microseconds and increases as
+// events happen.
+// (Keys stored by older versions were "slack:<id>" or "slack:<event_time>:
+// <id>": a retry that spans an upgrade is stored twice, and its question
+// still asked once, since questions are unique by channel and message.)
+std::string SlackEventKey(const slack::EventEnvelope& envelope, const std::string& event_id) {
+  std::string time = SortableEventTs(envelope.event.event_ts);
+  if (time.empty() && envelope.event_time > 0) {
+    char whole[24];
+    std::snprintf(whole, sizeof whole, "%010lld", static_cast<long long>(envelope.event_time));
+    time = whole;
+  }
+  if (time.empty()) return "slack:" + event_id;
+  return "slack:" + time + ":" + event_id;
+}
 
 util::Result<InboxEvent> SlackChat::ToInboxEvent(const slack::SocketFrame& frame,
                                                   bool* open_modal) const {
@@ -194,7 +216,7 @@ util::Result<InboxEvent> SlackChat::ToInboxEvent(const slack::SocketFrame& frame
     // Socket Mode, so every redelivery lands on one inbox row.
     const std::string& id = env->event_id.empty() ? frame.envelope_id : env->event_id;
     if (id.empty()) return Status::InvalidArgument("slack event without event_id");
-    e.event_key = EventKey(env->event_time, id);
+    e.event_key = SlackEventKey(*env, id);
     e.kind = kEventKind;
     e.needs_processing = DecodeEnvelope(*env, options_).kind != Inbound::Kind::kIgnore;
   } else if (frame.type_name == "interactive") {
@@ -249,7 +271,7 @@ void SlackChat::ReceiveEvents(const Request& request, Respond respond) {
   if (env->type == slack::EventEnvelope::Type::kUrlVerification)
     return respond(Response::Text(200, env->challenge));
   if (env->event_id.empty()) return respond(Response::Text(400, "slack event without event_id\n"));
-  InboxEvent e = ReceivedEvent(kName, EventKey(env->event_time, env->event_id), kEventKind, request.body);
+  InboxEvent e = ReceivedEvent(kName, SlackEventKey(*env, env->event_id), kEventKind, request.body);
   // Triage now, on the parse we already have: an event that means nothing to
   // deskbot (most messages in a busy workspace) is stored done, and no worker
   // parses it again.

@@ -48,6 +48,7 @@ class HttpReceiver;
 class SocketModeClient;
 class SignatureVerifier;
 struct SocketFrame;
+struct EventEnvelope;
 }  // namespace slack
 
 namespace deskbot::chat {
@@ -119,6 +120,13 @@ class SlackChat final : public ChatConnector {
   std::unique_ptr<slack::SignatureVerifier> verifier_;
   std::unique_ptr<slack::SocketModeClient> socket_;
 };
+
+// The inbox key of an Events API delivery: "slack:<event time>:<event_id>",
+// the time taken from event.event_ts (microseconds, zero-padded so keys sort
+// as times do) or else from event_time (seconds). The same for every
+// redelivery, over HTTP or Socket Mode, so each event has one inbox row; keys
+// that sort by time keep the inbox's unique index growing at its end.
+std::string SlackEventKey(const slack::EventEnvelope& envelope, const std::string& event_id);
 
 // The Slack adapter as configured: slack.bot_token plus slack.signing_secret
 // (HTTP) and/or slack.app_token (Socket Mode), all secrets (env

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "connectors/slack/events.h"
 #include "tests/integration/slack/harness.h"
 #include "tests/support/store_reads.h"
 
@@ -134,6 +135,29 @@ TEST_CASE("slack: forged or stale or malformed or oversized deliveries are refus
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(InboxTotal(s.store()) == 0);
   CHECK(AgentPosts(s.fake()).empty());
+}
+
+TEST_CASE("slack: inbox keys sort as the events happened (to the microsecond)", "[integration][slack]") {
+  auto key = [](const std::string& event_ts, std::int64_t event_time, const std::string& id) {
+    json delivery = EventCallback(id, "message", event_ts, "hi");
+    delivery["event_time"] = event_time;
+    if (event_ts.empty()) delivery["event"].erase("event_ts");
+    auto envelope = slack::ParseEventEnvelope(delivery.dump());
+    REQUIRE(envelope.ok());
+    return chat::SlackEventKey(*envelope, id);
+  };
+  CHECK(key("1767224888.280449", 1767224888, "EvA") == "slack:1767224888.280449:EvA");
+  // A shorter fraction is the same time: padded, so keys compare as numbers.
+  CHECK(key("1767224888.2804", 1767224888, "EvA") == "slack:1767224888.280400:EvA");
+  // Random ids do not decide the order: the time does, within a second too.
+  CHECK(key("1767224888.000002", 1767224888, "EvAAAA") > key("1767224888.000001", 1767224888, "EvZZZZ"));
+  CHECK(key("1767224889.000001", 1767224889, "EvAAAA") > key("1767224888.999999", 1767224888, "EvZZZZ"));
+  // Without a usable event_ts, the envelope's event_time (seconds); without
+  // either, the id alone.
+  CHECK(key("", 1767224888, "EvB") == "slack:1767224888:EvB");
+  CHECK(key("not-a-time", 1767224888, "EvB") == "slack:1767224888:EvB");
+  CHECK(key("1767224888.1234567", 1767224888, "EvB") == "slack:1767224888:EvB");
+  CHECK(key("", 0, "EvC") == "slack:EvC");
 }
 
 TEST_CASE("slack: redelivery and app_mention + message for one post give one question",
