@@ -4,8 +4,11 @@
 // To change the schema, APPEND a migration (never edit a released one): it
 // runs once on every existing database, in its own transaction, after all
 // earlier ones. PRAGMA user_version holds the number of migrations applied.
-// Migrations run inside a transaction, where PRAGMA foreign_keys cannot be
-// switched: a migration that rebuilds a table must keep its references valid.
+// A migration that rebuilds a table other tables reference (create the new
+// table, copy, drop the old, rename: SQLite's way to change a constraint)
+// sets `rebuilds_referenced_table`: it runs with foreign key enforcement off
+// (which cannot be switched inside a transaction), and commits only if
+// PRAGMA foreign_key_check then finds every reference valid.
 #pragma once
 
 #include <span>
@@ -18,6 +21,7 @@ struct Migration {
   int version;          // 1, 2, 3 ... in order
   const char* name;     // what it does, recorded in schema_migrations
   const char* sql;      // may hold several statements
+  bool rebuilds_referenced_table = false;
 };
 
 std::span<const Migration> Migrations();

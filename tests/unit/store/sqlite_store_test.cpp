@@ -666,6 +666,95 @@ TEST_CASE("store: a failing migration leaves the database at the previous versio
   CHECK(sqlite::Migrate(raw.db, path, gap).code() == Status::Code::kInternal);
 }
 
+// Rows of a one-column query, as text.
+std::vector<std::string> RawColumn(sqlite3* db, const std::string& sql) {
+  sqlite::Stmt q(db, sql);
+  std::vector<std::string> out;
+  while (q.Step()) out.push_back(q.Text(0));
+  REQUIRE(q.status().ok());
+  return out;
+}
+
+TEST_CASE("store: a migration that rebuilds a referenced table commits only with every reference valid",
+          "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  RawDb raw(path);
+  REQUIRE(sqlite::Exec(raw.db, "PRAGMA foreign_keys = ON; "
+                       "CREATE TABLE schema_migrations(version, name, applied_at)", "setup").ok());
+  const char* kParentChild =
+      "CREATE TABLE parent(id INTEGER PRIMARY KEY, v TEXT CHECK (v IN ('a', 'b')));"
+      "CREATE TABLE child(p INTEGER REFERENCES parent(id));"
+      "INSERT INTO parent VALUES (1, 'a'); INSERT INTO child VALUES (1);";
+  const char* kRebuild =
+      "CREATE TABLE parent2(id INTEGER PRIMARY KEY, v TEXT CHECK (v = 'a' OR v = 'b'));"
+      "INSERT INTO parent2 SELECT id, v FROM parent; DROP TABLE parent;"
+      "ALTER TABLE parent2 RENAME TO parent;";
+  const char* kRebuildLosingRows =
+      "CREATE TABLE parent2(id INTEGER PRIMARY KEY, v TEXT);"
+      "DROP TABLE parent; ALTER TABLE parent2 RENAME TO parent;";
+  const sqlite::Migration one[] = {{1, "parent and child", kParentChild}};
+  REQUIRE(sqlite::Migrate(raw.db, path, one).ok());
+
+  // Without the flag the DROP is refused: the child row refers to the parent.
+  const sqlite::Migration unflagged[] = {{1, "parent and child", kParentChild}, {2, "rebuild", kRebuild}};
+  CHECK_FALSE(sqlite::Migrate(raw.db, path, unflagged).ok());
+  // A rebuild that loses a referenced row is rolled back, enforcement back on.
+  const sqlite::Migration losing[] = {{1, "parent and child", kParentChild},
+                                      {2, "rebuild", kRebuildLosingRows, true}};
+  Status lost = sqlite::Migrate(raw.db, path, losing);
+  REQUIRE_FALSE(lost.ok());
+  CHECK(lost.message().find("refers to a missing row of parent") != std::string::npos);
+  CHECK(*sqlite::UserVersion(raw.db) == 1);
+  CHECK(RawColumn(raw.db, "SELECT id FROM parent") == std::vector<std::string>{"1"});
+  CHECK(RawColumn(raw.db, "PRAGMA foreign_keys") == std::vector<std::string>{"1"});
+
+  const sqlite::Migration rebuilt[] = {{1, "parent and child", kParentChild}, {2, "rebuild", kRebuild, true}};
+  REQUIRE(sqlite::Migrate(raw.db, path, rebuilt).ok());
+  CHECK(*sqlite::UserVersion(raw.db) == 2);
+  CHECK(RawColumn(raw.db, "PRAGMA foreign_keys") == std::vector<std::string>{"1"});
+  // The child refers to the rebuilt table: deleting its parent is refused.
+  CHECK_FALSE(sqlite::Exec(raw.db, "DELETE FROM parent WHERE id = 1", "delete").ok());
+  CHECK_FALSE(sqlite::Exec(raw.db, "INSERT INTO parent VALUES (2, 'c')", "insert").ok());
+}
+
+TEST_CASE("store: the inbox rebuild keeps its rows and indexes and the verdicts that refer to them",
+          "[store]") {
+  TempDir dir;
+  const std::string path = dir.File("deskbot.db");
+  std::vector<std::string> indexes_before;
+  {
+    RawDb raw(path);
+    REQUIRE(sqlite::Exec(raw.db, "PRAGMA foreign_keys = ON", "setup").ok());
+    REQUIRE(sqlite::Migrate(raw.db, path, sqlite::Migrations().first(7)).ok());
+    REQUIRE(sqlite::Exec(raw.db,
+                         "INSERT INTO inbox(id, connector, event_key, payload, received_ms, state) VALUES "
+                         "(5, 'slack', 'slack:a', '{}', 1, 'done'), (9, 'slack', 'slack:b', '{}', 2, 'pending');"
+                         "INSERT INTO verdicts(suggestion_id, connector, agent, action, outcome, inbox_id, at) "
+                         "VALUES (1, 'slack', 'U1', 'approve', 'applied', 5, 3);",
+                         "seed")
+                .ok());
+    indexes_before = RawColumn(raw.db, "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                                       "tbl_name = 'inbox' ORDER BY name");
+  }
+  auto store = OpenOrDie(path);
+  RawDb raw(path);
+  REQUIRE(sqlite::Exec(raw.db, "PRAGMA foreign_keys = ON", "setup").ok());
+  CHECK(RawColumn(raw.db, "SELECT id || ':' || event_key || ':' || state FROM inbox ORDER BY id") ==
+        std::vector<std::string>{"5:slack:a:done", "9:slack:b:pending"});
+  CHECK(RawColumn(raw.db, "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                          "tbl_name = 'inbox' ORDER BY name") == indexes_before);
+  CHECK(RawColumn(raw.db, "PRAGMA foreign_key_check").empty());
+  const std::string sql = RawColumn(raw.db, "SELECT sql FROM sqlite_master WHERE name = 'inbox'").at(0);
+  CHECK(sql.find("state IN") == std::string::npos);
+  // The same rules: the verdict's event cannot go, nor can a state be made up.
+  CHECK_FALSE(sqlite::Exec(raw.db, "DELETE FROM inbox WHERE id = 5", "delete").ok());
+  CHECK_FALSE(sqlite::Exec(raw.db, "UPDATE inbox SET state = 'lost' WHERE id = 9", "update").ok());
+  CHECK_FALSE(sqlite::Exec(raw.db, "INSERT INTO inbox(connector, event_key, payload, received_ms) "
+                                   "VALUES ('slack', 'slack:a', '{}', 4)", "duplicate").ok());
+  CHECK(sqlite::Exec(raw.db, "UPDATE inbox SET state = 'failed' WHERE id = 9", "update").ok());
+}
+
 }  // namespace
 }  // namespace deskbot
 
