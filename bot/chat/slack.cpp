@@ -276,8 +276,8 @@ void SlackChat::ReceiveEvents(const Request& request, Respond respond) {
   // deskbot (most messages in a busy workspace) is stored done, and no worker
   // parses it again.
   e.needs_processing = DecodeEnvelope(*env, options_).kind != Inbound::Kind::kIgnore;
-  // Answered on the writer's thread once the batch holding it is committed.
-  inbox_.Submit(std::move(e), [respond = std::move(respond)](util::Result<bool> stored) {
+  // Answered once the batch holding it is committed.
+  inbox_.SubmitFromAsyncRoute(std::move(e), [respond = std::move(respond)](util::Result<bool> stored) {
     if (stored.ok()) return respond(Response::Text(200, ""));
     const bool retry = stored.status().code() == Status::Code::kUnavailable;
     Response r = Response::Text(retry ? 503 : 500, "not stored, retry later\n");

@@ -212,7 +212,7 @@ void WebChat::Ask(const Request& request, Respond respond) {
 
   InboxEvent event = ReceivedEvent(kName, "webchat:ask:" + e.conversation + ":" + e.message_id, "question",
                                    webchat::EncodeEvent(e));
-  inbox_.Submit(std::move(event), [respond, conversation = e.conversation,
+  inbox_.SubmitFromAsyncRoute(std::move(event), [respond, conversation = e.conversation,
                                    message_id = e.message_id](util::Result<bool> stored) {
     if (!stored.ok()) return respond(ErrorFor(stored.status()));
     respond(JsonResponse(202, json{{"conversation", conversation},
@@ -246,7 +246,7 @@ void WebChat::Decide(const Request& request, Respond respond) {
       "webchat:verdict:" + std::to_string(id) + ":" + decision->agent + ":" +
           (decision->client_id.empty() ? webchat::RandomId("v-") : decision->client_id),
       "verdict", webchat::EncodeEvent(e));
-  inbox_.Submit(std::move(event), [respond, id](util::Result<bool> stored) {
+  inbox_.SubmitFromAsyncRoute(std::move(event), [respond, id](util::Result<bool> stored) {
     if (!stored.ok()) return respond(ErrorFor(stored.status()));
     respond(JsonResponse(202, json{{"suggestion", id}, {"status", "accepted"}, {"duplicate", !*stored}}));
   });

@@ -234,6 +234,14 @@ class InboxSink {
   virtual ~InboxSink() = default;
   // Thread-safe; `ack` may run on another thread, possibly before Submit returns.
   virtual void Submit(InboxEvent event, InboxAck ack) = 0;
+  // For an asynchronous HTTP route, which answers from `ack` and does not
+  // wait for it: on one of the server's I/O threads the event may be
+  // committed on that same thread once its round of reads is done, together
+  // with the others that arrived with it. A caller that blocks its thread
+  // until the ack comes must use Submit.
+  virtual void SubmitFromAsyncRoute(InboxEvent event, InboxAck ack) {
+    Submit(std::move(event), std::move(ack));
+  }
 };
 
 // --- outbox ----------------------------------------------------------------------

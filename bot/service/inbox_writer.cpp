@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/http/server.h"
+
 
 namespace deskbot::service {
 
@@ -18,9 +20,42 @@ InboxWriter::~InboxWriter() { Stop(); }
 void InboxWriter::Start() { thread_.Start("inbox-writer", [this] { Run(); }); }
 
 // Writes everything submitted so far (the loop drains before it returns).
-void InboxWriter::Stop() { thread_.Stop(); }
+void InboxWriter::Stop() {
+  thread_.Stop();
+  CommitIoThreadLeftovers();
+}
+
+void InboxWriter::CommitThisThread() {
+  Batch batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = on_io_threads_.find(std::this_thread::get_id());
+    if (it == on_io_threads_.end()) return;
+    std::swap(batch, it->second);
+  }
+  if (!batch.events.empty()) Commit(batch.events, batch.acks, batch.started);
+}
+
+void InboxWriter::CommitIoThreadLeftovers() {
+  std::unordered_map<std::thread::id, Batch> left;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    left.swap(on_io_threads_);
+  }
+  for (auto& [thread, batch] : left) {
+    if (!batch.events.empty()) Commit(batch.events, batch.acks, batch.started);
+  }
+}
 
 void InboxWriter::Submit(InboxEvent event, InboxAck ack) {
+  Enqueue(std::move(event), std::move(ack), /*commit_on_io_thread=*/false);
+}
+
+void InboxWriter::SubmitFromAsyncRoute(InboxEvent event, InboxAck ack) {
+  Enqueue(std::move(event), std::move(ack), /*commit_on_io_thread=*/true);
+}
+
+void InboxWriter::Enqueue(InboxEvent event, InboxAck ack, bool commit_on_io_thread) {
   if (event.connector.empty() || event.event_key.empty()) {
     ack(util::Status::InvalidArgument("inbox: an event needs a connector and an event key"));
     return;
@@ -32,6 +67,16 @@ void InboxWriter::Submit(InboxEvent event, InboxAck ack) {
     if (!thread_.running() || thread_.stopping()) {
       lock.unlock();
       ack(util::Status::Unavailable("inbox: the service is stopping"));
+      return;
+    }
+    if (commit_on_io_thread && http::server::OnIoThread()) {
+      Batch& batch = on_io_threads_[std::this_thread::get_id()];
+      const bool first = batch.events.empty();
+      batch.events.push_back(std::move(event));
+      batch.acks.push_back(std::move(ack));
+      batch.started.push_back(now);
+      lock.unlock();
+      if (first) http::server::RunAfterThisRound([this] { CommitThisThread(); });
       return;
     }
     events_.push_back(std::move(event));

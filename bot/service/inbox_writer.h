@@ -7,6 +7,13 @@
 // when idle an event is written as soon as it arrives (no timer, no waiting
 // for a batch to fill).
 //
+// Events an asynchronous HTTP route submits (SubmitFromAsyncRoute) on one of
+// the server's I/O threads are committed on that thread instead, once it has read every request that arrived together
+// (http::server::RunAfterThisRound): one transaction per round of reads, and
+// no hand-off to another thread and back. In the ack benchmark at 16
+// connections that cost less CPU per event than the writer thread did,
+// which spent a fifth of its time being woken and put to sleep.
+//
 // The ack is the point of no return: a handler answers the vendor (HTTP 200)
 // only from the ack, so an event the vendor saw acknowledged is on disk.
 #pragma once
@@ -16,6 +23,8 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "bot/core/chat.h"
@@ -43,18 +52,32 @@ class InboxWriter final : public InboxSink {
   void Start();
   // Writes everything submitted so far, then stops the thread. Events
   // submitted afterwards are refused (kUnavailable) so the vendor retries.
+  // Stop the HTTP server first: a batch an I/O thread has not committed yet
+  // is written here, but its acks then reach a stopped server.
   void Stop();
 
   // Thread-safe. An event without a connector or event key is refused at once
   // (kInvalidArgument) rather than failing its whole batch.
   void Submit(InboxEvent event, InboxAck ack) override;
+  void SubmitFromAsyncRoute(InboxEvent event, InboxAck ack) override;
 
   // Called on the writer thread after each commit that stored a new event
   // (wakes the workers).
   void set_on_commit(std::function<void()> fn) { on_commit_ = std::move(fn); }
 
  private:
+  struct Batch {
+    std::vector<InboxEvent> events;
+    std::vector<InboxAck> acks;
+    std::vector<std::chrono::steady_clock::time_point> started;
+  };
+
+  void Enqueue(InboxEvent event, InboxAck ack, bool commit_on_io_thread);
   void Run();
+  // Commits what the calling I/O thread submitted this round.
+  void CommitThisThread();
+  // Commits every batch I/O threads left behind (Stop).
+  void CommitIoThreadLeftovers();
   void Commit(std::vector<InboxEvent>& events, std::vector<InboxAck>& acks,
               std::vector<std::chrono::steady_clock::time_point>& started);
 
@@ -74,6 +97,9 @@ class InboxWriter final : public InboxSink {
   std::vector<InboxEvent> events_;
   std::vector<InboxAck> acks_;
   std::vector<std::chrono::steady_clock::time_point> started_;
+  // Events submitted on I/O threads, by thread, waiting for the end of the
+  // thread's round of reads. Guarded by mu_.
+  std::unordered_map<std::thread::id, Batch> on_io_threads_;
   BackgroundThread thread_{mu_, cv_};
 };
 

@@ -509,6 +509,9 @@ class Session : public std::enable_shared_from_this<Session> {
 // without a strand, and a thread never hands work to another inside Asio's
 // scheduler: with one shared io_context every completion could wake the other
 // thread, and on the ack path those wake-ups cost more than the work.
+// The io_context the calling thread runs, on an I/O thread (else null).
+thread_local net::io_context* this_io_thread = nullptr;
+
 class IoThreads {
  public:
   explicit IoThreads(int n) {
@@ -525,6 +528,7 @@ class IoThreads {
     for (auto& ioc : contexts_) {
       threads_.emplace_back([ioc = ioc.get()] {
         util::NameThisThread("http-io");
+        this_io_thread = ioc;
         ioc->run();
       });
     }
@@ -598,6 +602,17 @@ class Listener : public std::enable_shared_from_this<Listener> {
 };
 
 }  // namespace
+
+bool OnIoThread() { return this_io_thread != nullptr; }
+
+bool RunAfterThisRound(std::function<void()> fn) {
+  if (this_io_thread == nullptr) return false;
+  // Posted from its own thread, the handler goes behind everything already
+  // queued there (the completions of this round's reads), without waking
+  // anything.
+  net::post(*this_io_thread, std::move(fn));
+  return true;
+}
 
 class Server::Impl {
  public:

@@ -78,6 +78,15 @@ using Handler = std::function<Response(const Request&)>;
 using Responder = std::function<void(Response)>;
 using AsyncHandler = std::function<void(const Request&, Responder)>;
 
+// Whether the calling thread is one of a server's I/O threads.
+bool OnIoThread();
+// On one of a server's I/O threads: queues `fn` to run on this same thread
+// after the handlers already due there (the rest of this round of reads),
+// and returns true. Elsewhere returns false and does nothing. Lets a handler
+// gather work from the requests that arrived together and do it once (the
+// inbox writer's group commit).
+bool RunAfterThisRound(std::function<void()> fn);
+
 // Routes by exact path or by path prefix, then by method. A path that is known
 // but has no handler for the method gets 405 with an Allow header; an unknown
 // path gets 404. Exact routes win over prefixes; the longest prefix wins.

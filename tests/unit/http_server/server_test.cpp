@@ -440,6 +440,31 @@ TEST_CASE("async routes answer from another thread, many at once, on one I/O thr
   server.Stop();
 }
 
+TEST_CASE("RunAfterThisRound queues work on the handler's own I/O thread, to run after the handler") {
+  CHECK_FALSE(http::server::OnIoThread());
+  CHECK_FALSE(http::server::RunAfterThisRound([] { FAIL("ran though not on an I/O thread"); }));
+  Router router;
+  router.AddAsync("GET", "/round", [](const Request&, http::server::Responder respond) {
+    auto order = std::make_shared<std::string>("handler");
+    const auto handler_thread = std::this_thread::get_id();
+    const bool queued = http::server::RunAfterThisRound([order, handler_thread, respond] {
+      *order += handler_thread == std::this_thread::get_id() ? ", then on the same thread" : ", then elsewhere";
+      respond(Response::Text(200, *order));
+    });
+    *order += http::server::OnIoThread() ? " on an I/O thread" : " elsewhere";
+    if (!queued) respond(Response::Text(500, "not queued"));
+  });
+  ServerOptions opt;
+  opt.threads = 2;
+  Server server(opt, router.AsAsyncHandler());
+  REQUIRE(server.Start().ok());
+  for (int i = 0; i < 4; ++i) {  // both threads (connections are dealt round robin)
+    Client c(server.port());
+    CHECK(c.Send("GET", "/round").body() == "handler on an I/O thread, then on the same thread");
+  }
+  server.Stop();
+}
+
 TEST_CASE("server stop closes the listening socket: a later connect is refused, not left hanging") {
   Router router = EchoRouter();
   for (int round = 0; round < 20; ++round) {

@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/service/inbox_writer.h"
+#include "connectors/http/client.h"
+#include "connectors/http/server.h"
 #include "bot/service/logging.h"
 #include "bot/service/metrics.h"
 #include "bot/service/scheduler.h"
@@ -69,6 +71,147 @@ TEST_CASE("the inbox writer acks every event once it is stored, in group commits
   CHECK(metrics.inbox_batches < metrics.inbox_batch_events);
   CHECK(woken > 0);
   CHECK(metrics.events("slack", "duplicate_event") == static_cast<std::uint64_t>(kThreads * kPerThread));
+}
+
+namespace {
+
+// A server whose POST /event stores the body's event through `writer` and
+// answers from the ack, as the chat routes do; POST /event-wait blocks its
+// thread until the ack, as Slack's interactivity route does. Counts the acks
+// that ran on an I/O thread.
+http::server::Router StoringRouter(InboxWriter& writer, std::atomic<int>& acks_on_io) {
+  http::server::Router router;
+  router.AddAsync("POST", "/event", [&](const http::server::Request& r, http::server::Responder respond) {
+    writer.SubmitFromAsyncRoute(Event(r.body), [&acks_on_io, respond](util::Result<bool> stored) {
+      if (http::server::OnIoThread()) ++acks_on_io;
+      respond(http::server::Response::Text(stored.ok() ? 200 : 503, stored.ok() && *stored ? "new" : "old"));
+    });
+  });
+  router.Add("POST", "/event-wait", [&](const http::server::Request& r) {
+    std::promise<util::Result<bool>> stored;
+    writer.Submit(Event(r.body), [&](util::Result<bool> s) {
+      if (http::server::OnIoThread()) ++acks_on_io;
+      stored.set_value(s);
+    });
+    auto s = stored.get_future().get();
+    return http::server::Response::Text(s.ok() ? 200 : 503, s.ok() && *s ? "new" : "old");
+  });
+  return router;
+}
+
+util::Result<http::Response> PostText(http::Client& client, const std::string& url,
+                                              const std::string& body) {
+  http::Request req;
+  req.method = "POST";
+  req.url = url;
+  req.body = body;
+  req.fail_on_http_error = false;  // the test looks at the status
+  return client.Send(req);
+}
+
+}  // namespace
+
+TEST_CASE("events submitted on an HTTP I/O thread are committed there, a round of reads at a time",
+          "[service]") {
+  auto store = Memory();
+  Metrics metrics;
+  InboxWriter writer(*store, {}, &metrics);
+  writer.Start();
+  std::atomic<int> acks_on_io{0};
+  http::server::ServerOptions opt;
+  opt.threads = 1;
+  const http::server::Router router = StoringRouter(writer, acks_on_io);
+  http::server::Server server(opt, router.AsAsyncHandler());
+  REQUIRE(server.Start().ok());
+
+  constexpr int kClients = 16, kPerClient = 25;
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/event";
+  std::atomic<int> fresh{0}, repeated{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      auto client = http::Client::Create({});
+      if (!client.ok()) return void(failed += kPerClient * 2);
+      for (int i = 0; i < kPerClient; ++i) {
+        const std::string key = std::to_string(c) + "-" + std::to_string(i);
+        for (int copy = 0; copy < 2; ++copy) {  // the second is the vendor's retry
+          auto res = PostText(**client, url, key);
+          if (!res.ok() || res->status != 200) ++failed;
+          else if (res->body == "new") ++fresh;
+          else ++repeated;
+        }
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  server.Stop();
+  writer.Stop();
+  CHECK(failed == 0);
+  CHECK(fresh == kClients * kPerClient);
+  CHECK(repeated == kClients * kPerClient);
+  CHECK(store->CountChatQueues()->inbox_pending == kClients * kPerClient);
+  // Every ack came from a commit on the I/O thread, not from the writer's.
+  CHECK(acks_on_io == 2 * kClients * kPerClient);
+  CHECK(metrics.inbox_batch_events == 2u * kClients * kPerClient);
+}
+
+TEST_CASE("a route that waits on an I/O thread for its ack gets it from the writer thread", "[service]") {
+  auto store = Memory();
+  InboxWriter writer(*store, {}, nullptr);
+  writer.Start();
+  std::atomic<int> acks_on_io{0};
+  http::server::ServerOptions opt;
+  opt.threads = 1;
+  const http::server::Router router = StoringRouter(writer, acks_on_io);
+  http::server::Server server(opt, router.AsHandler());
+  REQUIRE(server.Start().ok());
+  auto client = http::Client::Create({});
+  REQUIRE(client.ok());
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/event-wait";
+  for (const char* body : {"w1", "w2", "w1"}) {
+    auto res = PostText(**client, url, body);
+    REQUIRE(res.ok());
+    CHECK(res->status == 200);
+  }
+  CHECK(acks_on_io == 0);
+  CHECK(store->CountChatQueues()->inbox_pending == 2);
+  server.Stop();
+}
+
+TEST_CASE("Stop writes what an I/O thread submitted and has not committed yet", "[service]") {
+  auto store = Memory();
+  InboxWriter writer(*store, {}, nullptr);
+  writer.Start();
+  http::server::Router router;
+  std::atomic<bool> in_stop{false}, acked_in_stop{false};
+  router.AddAsync("POST", "/event", [&](const http::server::Request& r, http::server::Responder respond) {
+    writer.SubmitFromAsyncRoute(Event(r.body), [&, respond](util::Result<bool> stored) {
+      if (in_stop && stored.ok() && *stored) acked_in_stop = true;
+      respond(http::server::Response::Text(stored.ok() ? 200 : 503, ""));
+    });
+    // The event waits for the end of this round; Stop comes first.
+    in_stop = true;
+    writer.Stop();
+    in_stop = false;
+  });
+  http::server::ServerOptions opt;
+  opt.threads = 1;
+  http::server::Server server(opt, router.AsAsyncHandler());
+  REQUIRE(server.Start().ok());
+  auto client = http::Client::Create({});
+  REQUIRE(client.ok());
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/event";
+  auto first = PostText(**client, url, "last-one");
+  REQUIRE(first.ok());
+  CHECK(first->status == 200);
+  CHECK(acked_in_stop);
+  CHECK(store->CountChatQueues()->inbox_pending == 1);
+  // After Stop the writer refuses: the vendor is told to retry.
+  auto later = PostText(**client, url, "too-late");
+  REQUIRE(later.ok());
+  CHECK(later->status == 503);
+  CHECK(store->CountChatQueues()->inbox_pending == 1);
+  server.Stop();
 }
 
 TEST_CASE("the inbox writer refuses bad events alone and everything after Stop", "[service]") {
