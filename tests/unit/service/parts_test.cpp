@@ -109,6 +109,16 @@ util::Result<http::Response> PostText(http::Client& client, const std::string& u
   return client.Send(req);
 }
 
+// The answer's status, -1 when none came.
+int PostStatus(http::Client& client, const std::string& url, const std::string& body) {
+  auto res = PostText(client, url, body);
+  return res.ok() ? res->status : -1;
+}
+
+std::string UrlOf(const http::server::Server& server, const std::string& path) {
+  return "http://127.0.0.1:" + std::to_string(server.port()) + path;
+}
+
 }  // namespace
 
 TEST_CASE("events submitted on an HTTP I/O thread are committed there, a round of reads at a time",
@@ -125,7 +135,7 @@ TEST_CASE("events submitted on an HTTP I/O thread are committed there, a round o
   REQUIRE(server.Start().ok());
 
   constexpr int kClients = 16, kPerClient = 25;
-  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/event";
+  const std::string url = UrlOf(server, "/event");
   std::atomic<int> fresh{0}, repeated{0}, failed{0};
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
@@ -167,12 +177,8 @@ TEST_CASE("a route that waits on an I/O thread for its ack gets it from the writ
   REQUIRE(server.Start().ok());
   auto client = http::Client::Create({});
   REQUIRE(client.ok());
-  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/event-wait";
-  for (const char* body : {"w1", "w2", "w1"}) {
-    auto res = PostText(**client, url, body);
-    REQUIRE(res.ok());
-    CHECK(res->status == 200);
-  }
+  for (const char* body : {"w1", "w2", "w1"})
+    CHECK(PostStatus(**client, UrlOf(server, "/event-wait"), body) == 200);
   CHECK(acks_on_io == 0);
   CHECK(store->CountChatQueues()->inbox_pending == 2);
   server.Stop();
@@ -200,16 +206,11 @@ TEST_CASE("Stop writes what an I/O thread submitted and has not committed yet", 
   REQUIRE(server.Start().ok());
   auto client = http::Client::Create({});
   REQUIRE(client.ok());
-  const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/event";
-  auto first = PostText(**client, url, "last-one");
-  REQUIRE(first.ok());
-  CHECK(first->status == 200);
+  CHECK(PostStatus(**client, UrlOf(server, "/event"), "last-one") == 200);
   CHECK(acked_in_stop);
   CHECK(store->CountChatQueues()->inbox_pending == 1);
   // After Stop the writer refuses: the vendor is told to retry.
-  auto later = PostText(**client, url, "too-late");
-  REQUIRE(later.ok());
-  CHECK(later->status == 503);
+  CHECK(PostStatus(**client, UrlOf(server, "/event"), "too-late") == 503);
   CHECK(store->CountChatQueues()->inbox_pending == 1);
   server.Stop();
 }
