@@ -8,10 +8,11 @@
 // for a batch to fill).
 //
 // Events an asynchronous HTTP route submits (SubmitFromAsyncRoute) on one of
-// the server's I/O threads are committed on that thread instead, once it has read every request that arrived together
-// (http::server::RunAfterThisRound), and while the next rounds keep bringing
-// more (up to kIoGatherRounds): one transaction for the requests in flight,
-// and no hand-off to another thread and back. In the ack benchmark at 16
+// the server's I/O threads are committed on that thread instead, once it has
+// read every request that arrived together (http::server::RunAfterThisRound)
+// and while the next rounds of reads keep bringing more (at most 4): one
+// transaction for the requests in flight, and no hand-off to another thread
+// and back. In the ack benchmark at 16
 // connections that cost less CPU per event than the writer thread did,
 // which spent a fifth of its time being woken and put to sleep.
 //
@@ -60,10 +61,11 @@ class InboxWriter final : public InboxSink {
   // Thread-safe. An event without a connector or event key is refused at once
   // (kInvalidArgument) rather than failing its whole batch.
   void Submit(InboxEvent event, InboxAck ack) override;
+  // The same, committed on the calling I/O thread (see InboxSink).
   void SubmitFromAsyncRoute(InboxEvent event, InboxAck ack) override;
 
-  // Called on the writer thread after each commit that stored a new event
-  // (wakes the workers).
+  // Called after each commit that stored a new event, on the thread that
+  // committed it (the writer's or an I/O thread): wakes the workers.
   void set_on_commit(std::function<void()> fn) { on_commit_ = std::move(fn); }
 
  private:
@@ -79,7 +81,8 @@ class InboxWriter final : public InboxSink {
 
   void Enqueue(InboxEvent event, InboxAck ack, bool commit_on_io_thread);
   void Run();
-  // Commits what the calling I/O thread submitted this round.
+  // Commits what the calling I/O thread submitted, once the rounds of reads
+  // stop bringing more.
   void CommitThisThread();
   // Commits every batch I/O threads left behind (Stop).
   void CommitIoThreadLeftovers();
