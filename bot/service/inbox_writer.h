@@ -37,7 +37,9 @@
 namespace deskbot::service {
 
 struct InboxWriterOptions {
-  std::size_t max_batch = 4096;  // events per transaction at most
+  // Events per transaction at most, on the writer thread. (An I/O thread's
+  // batch holds the requests that thread has in flight, at most.)
+  std::size_t max_batch = 4096;
   // Under load, how long the next batch may gather after a commit (adds at
   // most this much to the ack latency, saves commits). It stops gathering
   // early once the batch is bigger than the last one.
@@ -69,12 +71,25 @@ class InboxWriter final : public InboxSink {
   void set_on_commit(std::function<void()> fn) { on_commit_ = std::move(fn); }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // Events waiting for one commit, with their acks and arrival times. Three
+  // parallel vectors (not a vector of structs) so the events can be handed
+  // to the store as one span without copying.
   struct Batch {
     std::vector<InboxEvent> events;
     std::vector<InboxAck> acks;
-    std::vector<std::chrono::steady_clock::time_point> started;
-    // On an I/O thread: the rounds of reads this batch has waited for, and
-    // its size after the last of them.
+    std::vector<Clock::time_point> started;
+
+    std::size_t size() const { return events.size(); }
+    bool empty() const { return events.empty(); }
+    void Add(InboxEvent event, InboxAck ack, Clock::time_point when);
+    // Moves the oldest `n` events (all of them when fewer) to the empty `out`.
+    void MoveOldestTo(std::size_t n, Batch& out);
+    void Clear();
+  };
+  // An I/O thread's batch, and the rounds of reads it has waited for.
+  struct IoThreadBatch {
+    Batch batch;
     int rounds = 0;
     std::size_t size_at_last_round = 0;
   };
@@ -86,8 +101,8 @@ class InboxWriter final : public InboxSink {
   void CommitThisThread();
   // Commits every batch I/O threads left behind (Stop).
   void CommitIoThreadLeftovers();
-  void Commit(std::vector<InboxEvent>& events, std::vector<InboxAck>& acks,
-              std::vector<std::chrono::steady_clock::time_point>& started);
+  // Stores `batch` and runs its acks.
+  void Commit(Batch& batch);
 
   Store& store_;
   InboxWriterOptions options_;
@@ -100,14 +115,10 @@ class InboxWriter final : public InboxSink {
   // While the writer gathers a batch: the queue length at which Submit wakes
   // it (0 when not gathering).
   std::size_t gather_target_ = 0;
-  // Three parallel vectors (not a vector of structs) so the events can be
-  // handed to the store as one span without copying.
-  std::vector<InboxEvent> events_;
-  std::vector<InboxAck> acks_;
-  std::vector<std::chrono::steady_clock::time_point> started_;
+  Batch queue_;  // for the writer thread
   // Events submitted on I/O threads, by thread, waiting for the end of the
-  // thread's round of reads. Guarded by mu_.
-  std::unordered_map<std::thread::id, Batch> on_io_threads_;
+  // thread's rounds of reads. Guarded by mu_.
+  std::unordered_map<std::thread::id, IoThreadBatch> on_io_threads_;
   BackgroundThread thread_{mu_, cv_};
 };
 
