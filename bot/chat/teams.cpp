@@ -222,7 +222,8 @@ void TeamsChat::ReceiveActivity(const Request& request, Respond respond) {
   InboxEvent e = ReceivedEvent(kName, "teams:" + activity->conversation.id + "/" + activity->id,
                                kActivityKind, request.body);
   // Answered once the batch holding it is committed.
-  inbox_.SubmitFromAsyncRoute(std::move(e), [respond = std::move(respond), invoke_body](util::Result<bool> stored) {
+  inbox_.SubmitFromAsyncRoute(std::move(e), [respond = std::move(respond),
+                                              invoke_body](util::Result<bool> stored) {
     if (!stored.ok()) return respond(NotStored(stored.status()));
     if (invoke_body.empty()) return respond(Response::Text(200, ""));
     respond(Response::Json(200, invoke_body));
@@ -294,8 +295,8 @@ void TeamsChat::AnswerWebhook(const std::string& question, InboxEvent event, Res
   // The model first (bounded), then the store: the answer is sent only once
   // the question is stored, so what the asker saw is on record.
   std::string answer = WebhookAnswer(question);
-  inbox_.SubmitFromAsyncRoute(std::move(event), [respond = std::move(respond), answer = std::move(answer)](
-                                      util::Result<bool> stored) {
+  inbox_.SubmitFromAsyncRoute(std::move(event), [respond = std::move(respond),
+                                                  answer = std::move(answer)](util::Result<bool> stored) {
     if (!stored.ok()) {
       spdlog::error("teams webhook: question not stored: {}", stored.status().ToString());
       // Teams does not redeliver webhook calls: tell the asker to try again.

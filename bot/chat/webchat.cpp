@@ -213,7 +213,7 @@ void WebChat::Ask(const Request& request, Respond respond) {
   InboxEvent event = ReceivedEvent(kName, "webchat:ask:" + e.conversation + ":" + e.message_id, "question",
                                    webchat::EncodeEvent(e));
   inbox_.SubmitFromAsyncRoute(std::move(event), [respond, conversation = e.conversation,
-                                   message_id = e.message_id](util::Result<bool> stored) {
+                                                  message_id = e.message_id](util::Result<bool> stored) {
     if (!stored.ok()) return respond(ErrorFor(stored.status()));
     respond(JsonResponse(202, json{{"conversation", conversation},
                                    {"message_id", message_id},

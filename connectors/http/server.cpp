@@ -504,14 +504,14 @@ class Session : public std::enable_shared_from_this<Session> {
   bool stopping_ = false;
 };
 
+// The io_context the calling thread runs, on an I/O thread (else null).
+thread_local net::io_context* this_io_thread = nullptr;
+
 // The I/O threads: one io_context per thread, each connection on one of them
 // for its whole life. A connection's handlers then run on one thread, in order,
 // without a strand, and a thread never hands work to another inside Asio's
 // scheduler: with one shared io_context every completion could wake the other
 // thread, and on the ack path those wake-ups cost more than the work.
-// The io_context the calling thread runs, on an I/O thread (else null).
-thread_local net::io_context* this_io_thread = nullptr;
-
 class IoThreads {
  public:
   explicit IoThreads(int n) {
