@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -84,23 +85,30 @@ http::server::Router StoringRouter(InboxWriter& writer, std::atomic<int>& acks_o
   router.AddAsync("POST", "/event", [&](const http::server::Request& r, http::server::Responder respond) {
     writer.SubmitFromAsyncRoute(Event(r.body), [&acks_on_io, respond](util::Result<bool> stored) {
       if (http::server::OnIoThread()) ++acks_on_io;
-      respond(http::server::Response::Text(stored.ok() ? 200 : 503, stored.ok() && *stored ? "new" : "old"));
+      respond(http::server::Response::Text(stored.ok() ? 200 : 503,
+                                           stored.ok() && *stored ? "new" : "old"));
     });
   });
   router.Add("POST", "/event-wait", [&](const http::server::Request& r) {
-    std::promise<util::Result<bool>> stored;
-    writer.Submit(Event(r.body), [&](util::Result<bool> s) {
+    // Shared: a late ack (after the timeout below) must find it alive.
+    auto stored = std::make_shared<std::promise<util::Result<bool>>>();
+    writer.Submit(Event(r.body), [&acks_on_io, stored](util::Result<bool> s) {
       if (http::server::OnIoThread()) ++acks_on_io;
-      stored.set_value(s);
+      stored->set_value(s);
     });
-    auto s = stored.get_future().get();
+    // Bounded: were the commit queued behind this very handler, the ack would
+    // never come, and the test should fail rather than hang.
+    auto done = stored->get_future();
+    if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+      return http::server::Response::Text(504, "no ack");
+    auto s = done.get();
     return http::server::Response::Text(s.ok() ? 200 : 503, s.ok() && *s ? "new" : "old");
   });
   return router;
 }
 
 util::Result<http::Response> PostText(http::Client& client, const std::string& url,
-                                              const std::string& body) {
+                                      const std::string& body) {
   http::Request req;
   req.method = "POST";
   req.url = url;
