@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <unordered_set>
 
 #include "bot/model/bm25.h"
 #include "bot/model/text.h"
@@ -22,6 +23,26 @@ std::string Field(const nlohmann::json& j, std::initializer_list<const char*> na
     if (it->is_number() || it->is_boolean()) return it->dump();
   }
   return "";
+}
+
+// A chat row ({"messages":[...]}: the product's chat export, a data set's
+// chat.jsonl): the asker's messages before the first reply are the question
+// and the last assistant message the answer, the one that closed it.
+void ReadMessages(const nlohmann::json& messages, QaRow* r) {
+  if (!messages.is_array()) return;
+  bool replied = false;
+  for (const auto& m : messages) {
+    if (!m.is_object()) continue;
+    const std::string role = Field(m, {"role"});
+    const std::string content = Field(m, {"content"});
+    if (role == "assistant") {
+      replied = true;
+      if (!content.empty()) r->answer = content;
+    } else if (role == "user" && !replied && !content.empty()) {
+      if (!r->question.empty()) r->question += '\n';
+      r->question += content;
+    }
+  }
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -102,6 +123,7 @@ util::Result<std::vector<QaRow>> ReadQaJsonl(const std::string& path, const std:
     r.question = Field(j, {"prompt", "question"});
     r.answer = Field(j, {"completion", "answer"});
     r.split = Field(j, {"split"});
+    if (r.question.empty() && r.answer.empty()) ReadMessages(j.value("messages", nlohmann::json()), &r);
     if (!label_field.empty()) r.label = Field(j, {label_field.c_str()});
     if (r.question.empty() || r.answer.empty()) {
       if (skipped) ++*skipped;
@@ -125,8 +147,15 @@ util::Result<QaBenchResult> RunQaBench(const QaBenchOptions& options) {
     test_rows = std::move(t).value();
   }
   std::vector<QaRow> train, valid;
+  // A file without splits (one split's export) is all training rows; the
+  // model then tunes on held-out training questions.
+  const bool has_splits = std::any_of(train_rows->begin(), train_rows->end(),
+                                      [](const QaRow& r) { return !r.split.empty(); });
+  if (!has_splits && same_file)
+    return util::Status::InvalidArgument(options.train_path +
+                                         ": no row has a \"split\": give the test rows as another --test file");
   for (auto& r : *train_rows) {
-    if (r.split == "train") train.push_back(r);
+    if (r.split == "train" || !has_splits) train.push_back(r);
     else if (r.split == "valid") valid.push_back(r);
   }
   if (same_file) test_rows = valid;
@@ -147,6 +176,11 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
   QaBenchResult result;
   result.queries = test_rows.size();
   result.train_rows = train.size();
+  {
+    std::unordered_set<std::string_view> asked;
+    for (const auto& r : train) asked.insert(r.question);
+    for (const auto& r : test_rows) result.test_rows_in_train += asked.count(r.question);
+  }
   result.valid_rows = valid.size();
 
   // --- BM25 ---------------------------------------------------------------
@@ -270,6 +304,7 @@ nlohmann::json QaBenchResult::ToJson() const {
   return {{"queries", queries},
           {"train_rows", train_rows},
           {"valid_rows", valid_rows},
+          {"test_rows_in_train", test_rows_in_train},
           {"bm25", SideJson(bm25, false)},
           {"model", SideJson(model, true)},
           {"train_seconds", std::round(train_seconds * 1000) / 1000},
@@ -280,6 +315,9 @@ std::string QaBenchResult::ToText() const {
   std::ostringstream o;
   o << "queries " << queries << " (trained on " << train_rows << " rows, tuned on " << valid_rows
     << " valid rows; model trained in " << train_seconds << " s)\n";
+  if (test_rows_in_train > 0)
+    o << "warning: " << test_rows_in_train << " of the " << queries
+      << " test questions are also training questions: these scores overstate both systems\n";
   o << "          P@1     MRR   tokF1  ROUGE-L  cov@p90  prec@thr  cov@thr\n";
   auto line = [&](const char* name, const QaSide& s) {
     o << name << Fmt(s.p1) << "  " << Fmt(s.mrr) << "  " << Fmt(s.f1) << "  " << Fmt(s.rouge_l) << "  "

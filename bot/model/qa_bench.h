@@ -4,7 +4,8 @@
 // Plain BM25 (the answer of the nearest training question) and the local
 // model are trained on the same rows and scored on the same test rows in one
 // run. Tuning (the model's calibration and threshold) sees only the training
-// file's valid rows.
+// file's valid rows. A training file with no split field at all is all
+// training rows (the test rows must then come from another file).
 #pragma once
 
 #include <optional>
@@ -26,8 +27,11 @@ struct QaRow {
   std::string label;   // the --label field's value, empty when none
 };
 
-// Reads a JSONL file; rows without a question or an answer are skipped and
-// counted in *skipped. A malformed line is an error naming the line.
+// Reads a JSONL file of prompt/completion or question/answer rows, or of chat
+// rows ({"messages":[...]}: the user's messages before the first assistant
+// message are the question, the last assistant message the answer). Rows
+// without a question or an answer are skipped and counted in *skipped. A
+// malformed line is an error naming the line.
 util::Result<std::vector<QaRow>> ReadQaJsonl(const std::string& path, const std::string& label_field,
                                              size_t* skipped);
 
@@ -48,6 +52,7 @@ struct QaSide {
 
 struct QaBenchResult {
   size_t queries = 0, train_rows = 0, valid_rows = 0;
+  size_t test_rows_in_train = 0;  // test questions asked word for word in training (a leak)
   double train_seconds = 0;
   QaSide bm25, model;
   TrainReport report;

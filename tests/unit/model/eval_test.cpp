@@ -127,3 +127,81 @@ TEST_CASE("qa bench: rows are read with their label; a bad line is named", "[mod
   CHECK(bad.status().message().find("qa.jsonl:4: not a JSON object") != std::string::npos);
   CHECK_FALSE(ReadQaJsonl(dir.File("missing.jsonl"), "", nullptr).ok());
 }
+
+TEST_CASE("qa bench: chat rows give the asker's opening and the closing reply", "[model]") {
+  deskbot::testing::TempDir dir;
+  const std::string path = dir.File("chat.jsonl");
+  std::ofstream(path)
+      << R"({"id":"t1","split":"train","messages":[{"role":"system","content":"Be brief."},)"
+      << R"({"role":"user","content":"VPN drops"},{"role":"user","content":"every hour"},)"
+      << R"({"role":"assistant","content":"Which client?"},{"role":"user","content":"AnyConnect"},)"
+      << R"({"role":"assistant","content":"Update it to 5.1."}]})" << "\n"
+      << R"({"id":"t2","messages":[{"role":"user","content":"no reply yet"}]})" << "\n"
+      << R"({"id":"t3","messages":"not a list"})" << "\n"
+      << R"({"id":"t4","messages":[7,{"role":"user","content":3},{"role":"assistant"}]})" << "\n";
+  size_t skipped = 0;
+  auto rows = ReadQaJsonl(path, "", &skipped);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 1);
+  CHECK((*rows)[0].question == "VPN drops\nevery hour");
+  CHECK((*rows)[0].answer == "Update it to 5.1.");
+  CHECK((*rows)[0].split == "train");
+  CHECK(skipped == 3);
+}
+
+// The sample help desk's rows, split into a training file of chat rows
+// without splits (one split's export) and a test file of its valid rows.
+TEST_CASE("qa bench: a training file without splits trains on every row", "[model]") {
+  deskbot::testing::TempDir dir;
+  auto all = ReadQaJsonl(std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl", "topic", nullptr);
+  REQUIRE(all.ok());
+  std::ofstream train(dir.File("train.jsonl")), test(dir.File("test.jsonl"));
+  size_t n_train = 0, n_test = 0;
+  for (const auto& r : *all) {
+    nlohmann::json j;
+    if (r.split == "train") {
+      j["messages"] = {{{"role", "user"}, {"content", r.question}}, {{"role", "assistant"}, {"content", r.answer}}};
+      j["topic"] = r.label;
+      train << j.dump() << "\n";
+      ++n_train;
+    } else if (r.split == "valid") {
+      j = {{"prompt", r.question}, {"completion", r.answer}, {"topic", r.label}};
+      test << j.dump() << "\n";
+      ++n_test;
+    }
+  }
+  train.close();
+  test.close();
+  QaBenchOptions split_file{dir.File("train.jsonl"), dir.File("test.jsonl"), "topic", {}};
+  auto result = RunQaBench(split_file);
+  REQUIRE(result.ok());
+  CHECK(result->train_rows == n_train);
+  CHECK(result->valid_rows == 0);
+  CHECK(result->queries == n_test);
+  CHECK(result->test_rows_in_train == 0);
+  CHECK(result->ToText().find("warning") == std::string::npos);
+  // The same rows as the original file's train/valid run, so the same BM25.
+  QaBenchOptions original{std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl",
+                          std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl", "topic", {}};
+  auto reference = RunQaBench(original);
+  REQUIRE(reference.ok());
+  CHECK(result->bm25.p1 == reference->bm25.p1);
+  CHECK(result->bm25.f1 == reference->bm25.f1);
+  INFO("model " << *result->model.p1 << " bm25 " << *result->bm25.p1 << " (original model " << *reference->model.p1 << ")");
+  CHECK(*result->model.p1 >= *result->bm25.p1);
+
+  // Testing on the training rows is allowed, and said.
+  QaBenchOptions leaky{dir.File("train.jsonl"), std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl",
+                       "topic", {}};
+  auto leaked = RunQaBench(leaky);
+  REQUIRE(leaked.ok());
+  CHECK(leaked->test_rows_in_train == n_train);
+  CHECK(leaked->ToText().find("warning: " + std::to_string(n_train) + " of the " + std::to_string(all->size()) +
+                              " test questions are also training questions") != std::string::npos);
+  CHECK(leaked->ToJson()["test_rows_in_train"] == n_train);
+
+  QaBenchOptions same{dir.File("train.jsonl"), dir.File("train.jsonl"), "topic", {}};
+  auto refused = RunQaBench(same);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("no row has a \"split\"") != std::string::npos);
+}
