@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -16,14 +17,17 @@
 namespace deskbot::llm {
 namespace {
 
+// Counts whole (a step of 12345 is not "1.234e+04"), losses to 4 digits.
 std::string Num(double v) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
+  if (std::abs(v) < 1e15 && v == std::floor(v)) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
 
-// "step 12/30, train_loss 0.31" from a metrics event's numbers.
-std::string Progress(const std::map<std::string, double>& m) {
+}  // namespace
+
+std::string TrainingProgress(const std::map<std::string, double>& m) {
   std::string s;
   auto step = m.find("step");
   if (step != m.end()) {
@@ -37,6 +41,8 @@ std::string Progress(const std::map<std::string, double>& m) {
   }
   return s;
 }
+
+namespace {
 
 std::string FailureReason(const openai::Job& job) {
   if (job.status == openai::JobStatus::kCancelled) return "fine-tuning job " + job.id + " was cancelled";
@@ -210,7 +216,7 @@ void FineTunePoller::Impl::Running(Store& store, ModelVersion& v, FineTuneRecord
   if (job->status == openai::JobStatus::kFailed || job->status == openai::JobStatus::kCancelled)
     return Fail(store, v, r, FailureReason(*job), report);
   if (job->status != openai::JobStatus::kSucceeded) {
-    const std::string progress = Progress(r.train_metrics);
+    const std::string progress = TrainingProgress(r.train_metrics);
     v.note = "fine-tuning job " + v.remote_id + " " + job->status_text + (progress.empty() ? "" : ": " + progress);
     ++report.running;
     report.lines.push_back("version " + std::to_string(v.id) + ": " + v.note + " (" +

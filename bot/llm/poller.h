@@ -24,6 +24,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,9 @@ struct PollerOptions {
 
   static util::Result<PollerOptions> FromConfig(const Config& config);
 };
+
+// "step 12/30, train_loss 0.3125" from a fine-tuning job's metrics event.
+std::string TrainingProgress(const std::map<std::string, double>& metrics);
 
 struct PollReport {
   int versions = 0;  // unfinished versions looked at

@@ -10,6 +10,7 @@
 
 #include "bot/llm/counters.h"
 #include "bot/llm/gate.h"
+#include "bot/llm/poller.h"
 #include "bot/llm/pricing.h"
 #include "bot/llm/prompt.h"
 #include "bot/llm/record.h"
@@ -278,4 +279,14 @@ TEST_CASE("gate: first version, margin, ties, unknown metric, nothing to judge",
   CHECK(ApplyGate(cand, inc, "v1", g).note == "not promoted: unknown gate metric 'bogus'");
   model::EvalMetrics empty;
   CHECK_FALSE(ApplyGate(empty, std::nullopt, "none", GateSettings{}).promote);
+}
+
+TEST_CASE("poller: training progress reads as counts and losses", "[llm]") {
+  CHECK(deskbot::llm::TrainingProgress({{"step", 12}, {"total_steps", 30}, {"train_loss", 0.3125}}) ==
+        "step 12/30, train_loss 0.3125");
+  // Big jobs: steps stay whole numbers.
+  CHECK(deskbot::llm::TrainingProgress({{"step", 12345}, {"total_steps", 200000}, {"valid_loss", 1.23456}}) ==
+        "step 12345/200000, valid_loss 1.235");
+  CHECK(deskbot::llm::TrainingProgress({{"train_loss", 2.5e-05}}) == "train_loss 2.5e-05");
+  CHECK(deskbot::llm::TrainingProgress({{"train_mean_token_accuracy", 0.5}}).empty());
 }
