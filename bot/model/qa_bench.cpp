@@ -304,6 +304,7 @@ nlohmann::json QaBenchResult::ToJson() const {
   return {{"queries", queries},
           {"train_rows", train_rows},
           {"valid_rows", valid_rows},
+          {"calibration", report.calibration},
           {"test_rows_in_train", test_rows_in_train},
           {"bm25", SideJson(bm25, false)},
           {"model", SideJson(model, true)},
@@ -313,8 +314,10 @@ nlohmann::json QaBenchResult::ToJson() const {
 
 std::string QaBenchResult::ToText() const {
   std::ostringstream o;
-  o << "queries " << queries << " (trained on " << train_rows << " rows, tuned on " << valid_rows
-    << " valid rows; model trained in " << train_seconds << " s)\n";
+  o << "queries " << queries << " (trained on " << train_rows << " rows, tuned on ";
+  if (report.calibration == "valid") o << valid_rows << " valid rows";
+  else o << "held-out training questions (" << valid_rows << " valid rows)";
+  o << "; model trained in " << train_seconds << " s)\n";
   if (test_rows_in_train > 0)
     o << "warning: " << test_rows_in_train << " of the " << queries
       << " test questions are also training questions: these scores overstate both systems\n";

@@ -179,12 +179,17 @@ TEST_CASE("qa bench: a training file without splits trains on every row", "[mode
   CHECK(result->valid_rows == 0);
   CHECK(result->queries == n_test);
   CHECK(result->test_rows_in_train == 0);
+  CHECK(result->report.calibration == "train-holdout");
+  CHECK(result->ToText().find("tuned on held-out training questions (0 valid rows)") != std::string::npos);
   CHECK(result->ToText().find("warning") == std::string::npos);
   // The same rows as the original file's train/valid run, so the same BM25.
   QaBenchOptions original{std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl",
                           std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl", "topic", {}};
   auto reference = RunQaBench(original);
   REQUIRE(reference.ok());
+  CHECK(reference->report.calibration == "valid");
+  CHECK(reference->ToText().find("tuned on " + std::to_string(reference->valid_rows) + " valid rows") !=
+        std::string::npos);
   CHECK(result->bm25.p1 == reference->bm25.p1);
   CHECK(result->bm25.f1 == reference->bm25.f1);
   INFO("model " << *result->model.p1 << " bm25 " << *result->bm25.p1 << " (original model " << *reference->model.p1 << ")");
