@@ -341,23 +341,6 @@ util::Status CheckForeignKeys(sqlite3* db, const std::string& what) {
   return q.status().WithContext(what);
 }
 
-util::Status ApplyInTransaction(sqlite3* db, const Migration& m, const std::string& what);
-
-util::Status Apply(sqlite3* db, const Migration& m) {
-  const std::string what = "schema migration " + std::to_string(m.version) + " (" + m.name + ")";
-  if (!m.rebuilds_referenced_table) return ApplyInTransaction(db, m, what);
-  auto enforced = ForeignKeysOn(db);
-  if (!enforced.ok()) return enforced.status().WithContext(what);
-  DESK_RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = OFF", what));
-  util::Status st = ApplyInTransaction(db, m, what);
-  // Back on whether or not the migration committed.
-  if (*enforced) {
-    util::Status on = Exec(db, "PRAGMA foreign_keys = ON", what);
-    if (st.ok()) st = on;
-  }
-  return st;
-}
-
 util::Status ApplyInTransaction(sqlite3* db, const Migration& m, const std::string& what) {
   Transaction tx(db, Transaction::Kind::kWrite);
   DESK_RETURN_IF_ERROR(tx.status().WithContext(what));
@@ -375,6 +358,21 @@ util::Status ApplyInTransaction(sqlite3* db, const Migration& m, const std::stri
   std::string set_version = "PRAGMA user_version = " + std::to_string(m.version);
   DESK_RETURN_IF_ERROR(Exec(db, set_version.c_str(), what));
   return tx.Commit().WithContext(what);
+}
+
+util::Status Apply(sqlite3* db, const Migration& m) {
+  const std::string what = "schema migration " + std::to_string(m.version) + " (" + m.name + ")";
+  if (!m.rebuilds_referenced_table) return ApplyInTransaction(db, m, what);
+  auto enforced = ForeignKeysOn(db);
+  if (!enforced.ok()) return enforced.status().WithContext(what);
+  DESK_RETURN_IF_ERROR(Exec(db, "PRAGMA foreign_keys = OFF", what));
+  util::Status st = ApplyInTransaction(db, m, what);
+  // Back on whether or not the migration committed.
+  if (*enforced) {
+    util::Status on = Exec(db, "PRAGMA foreign_keys = ON", what);
+    if (st.ok()) st = on;
+  }
+  return st;
 }
 
 }  // namespace
