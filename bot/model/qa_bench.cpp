@@ -123,7 +123,8 @@ util::Result<std::vector<QaRow>> ReadQaJsonl(const std::string& path, const std:
     r.question = Field(j, {"prompt", "question"});
     r.answer = Field(j, {"completion", "answer"});
     r.split = Field(j, {"split"});
-    if (r.question.empty() && r.answer.empty()) ReadMessages(j.value("messages", nlohmann::json()), &r);
+    if (auto messages = j.find("messages"); r.question.empty() && r.answer.empty() && messages != j.end())
+      ReadMessages(*messages, &r);
     if (!label_field.empty()) r.label = Field(j, {label_field.c_str()});
     if (r.question.empty() || r.answer.empty()) {
       if (skipped) ++*skipped;
@@ -176,12 +177,12 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
   QaBenchResult result;
   result.queries = test_rows.size();
   result.train_rows = train.size();
+  result.valid_rows = valid.size();
   {
     std::unordered_set<std::string_view> asked;
     for (const auto& r : train) asked.insert(r.question);
     for (const auto& r : test_rows) result.test_rows_in_train += asked.count(r.question);
   }
-  result.valid_rows = valid.size();
 
   // --- BM25 ---------------------------------------------------------------
   {
