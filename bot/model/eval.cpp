@@ -131,6 +131,31 @@ double ExpectedCalibrationError(const std::vector<std::pair<double, bool>>& cc, 
   return ece;
 }
 
+PairedDifference PairedBootstrap(const std::vector<double>& a, const std::vector<double>& b, int resamples,
+                                 std::uint64_t seed) {
+  PairedDifference d;
+  const size_t n = std::min(a.size(), b.size());
+  if (n == 0) return d;
+  std::vector<double> diff(n);
+  for (size_t i = 0; i < n; ++i) diff[i] = b[i] - a[i];
+  d.mean = std::accumulate(diff.begin(), diff.end(), 0.0) / n;
+  d.lo = d.hi = d.mean;
+  if (resamples < 2) return d;
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<size_t> pick(0, n - 1);
+  std::vector<double> means(static_cast<size_t>(resamples));
+  for (auto& m : means) {
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += diff[pick(rng)];
+    m = sum / n;
+  }
+  std::sort(means.begin(), means.end());
+  auto at = [&](double q) { return means[static_cast<size_t>(std::lround(q * (means.size() - 1)))]; };
+  d.lo = at(0.025);
+  d.hi = at(0.975);
+  return d;
+}
+
 std::vector<bool> RandomSplit(size_t n, double valid_fraction, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);

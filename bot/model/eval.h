@@ -69,6 +69,18 @@ double ChooseThreshold(const std::vector<std::pair<double, bool>>& confidence_co
 
 double ExpectedCalibrationError(const std::vector<std::pair<double, bool>>& confidence_correct, int bins = 10);
 
+// How much better system B is than system A on the same queries, and how sure
+// that is: the mean of b[i] - a[i] (per-query scores, e.g. 1/0 for a right
+// first answer) with a 95% interval from a paired bootstrap (queries drawn
+// with replacement, both systems' scores kept together; percentile interval).
+// On a hundred queries a few points of difference are within the interval's
+// width, which is what a benchmark should say rather than leave to the reader.
+struct PairedDifference {
+  double mean = 0, lo = 0, hi = 0;
+};
+PairedDifference PairedBootstrap(const std::vector<double>& a, const std::vector<double>& b, int resamples = 2000,
+                                 std::uint64_t seed = 1);
+
 // Splits: true marks a validation item.
 // Random: each item independently with probability `valid_fraction` (seeded).
 std::vector<bool> RandomSplit(size_t n, double valid_fraction, std::uint64_t seed);

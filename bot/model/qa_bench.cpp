@@ -194,16 +194,22 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
       auto t0 = std::chrono::steady_clock::now();
       bm25.Search(row.question, 50, &hits);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      if (hits.empty()) continue;
-      const auto& best = train[hits[0].second];
-      f1 += TokenF1(best.answer, row.answer);
-      rl += RougeL(best.answer, row.answer);
-      if (labelled) {
-        std::vector<std::string> labels;
-        for (const auto& h : hits) AddUnique(&labels, train[h.second].label);
-        p1 += labels[0] == row.label ? 1 : 0;
-        mrr += ReciprocalRank(labels, row.label);
+      double row_p1 = 0, row_f1 = 0;
+      if (!hits.empty()) {
+        const auto& best = train[hits[0].second];
+        row_f1 = TokenF1(best.answer, row.answer);
+        rl += RougeL(best.answer, row.answer);
+        if (labelled) {
+          std::vector<std::string> labels;
+          for (const auto& h : hits) AddUnique(&labels, train[h.second].label);
+          row_p1 = labels[0] == row.label ? 1 : 0;
+          mrr += ReciprocalRank(labels, row.label);
+        }
       }
+      p1 += row_p1;
+      f1 += row_f1;
+      result.bm25.row_p1.push_back(row_p1);
+      result.bm25.row_f1.push_back(row_f1);
     }
     double n = static_cast<double>(test_rows.size());
     result.bm25.f1 = f1 / n;
@@ -234,9 +240,10 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
     Ranking ranking = (*model)->Rank(row.question, 20);
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - q0).count());
     bool right = false;
+    double tf1 = 0;
     if (!ranking.answers.empty()) {
       const auto& text = (*model)->answer(ranking.answers[0].reply_doc);
-      double tf1 = TokenF1(text, row.answer);
+      tf1 = TokenF1(text, row.answer);
       f1 += tf1;
       rl += RougeL(text, row.answer);
       if (labelled) {
@@ -249,6 +256,8 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
       }
     }
     p1 += right ? 1 : 0;
+    result.model.row_p1.push_back(right ? 1 : 0);
+    result.model.row_f1.push_back(tf1);
     bool answers = !ranking.answers.empty() && ranking.confidence >= (*model)->threshold();
     if (answers) {
       ++answered;
@@ -268,6 +277,8 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
   result.model.coverage_at_p90 = CoverageAtPrecision(confidence_correct, 0.9);
   result.model.p50_ms = Percentile(ms, 0.5);
   result.model.p99_ms = Percentile(ms, 0.99);
+  if (labelled) result.p1_gain = PairedBootstrap(result.bm25.row_p1, result.model.row_p1);
+  result.f1_gain = PairedBootstrap(result.bm25.row_f1, result.model.row_f1);
   return result;
 }
 
@@ -287,6 +298,24 @@ nlohmann::json SideJson(const QaSide& s, bool model) {
   j["p50_ms"] = std::round(s.p50_ms * 1000) / 1000;
   j["p99_ms"] = std::round(s.p99_ms * 1000) / 1000;
   return j;
+}
+
+nlohmann::json GainJson(const std::optional<PairedDifference>& p1, const PairedDifference& f1) {
+  auto pct = [](double v) { return std::round(v * 10000) / 100; };
+  nlohmann::json j = {{"f1", pct(f1.mean)}, {"f1_ci95", {pct(f1.lo), pct(f1.hi)}}};
+  if (p1) {
+    j["p1"] = pct(p1->mean);
+    j["p1_ci95"] = {pct(p1->lo), pct(p1->hi)};
+  } else {
+    j["p1"] = nullptr;
+  }
+  return j;
+}
+
+// "+3.09 (95% CI -4.12 to +10.31)", in points.
+std::string GainText(const PairedDifference& d) {
+  auto pts = [](double v) { return (v >= 0 ? "+" : "") + Fixed(v * 100, 2); };
+  return pts(d.mean) + " (95% CI " + pts(d.lo) + " to " + pts(d.hi) + ")";
 }
 
 std::string Fmt(const std::optional<double>& v) {
@@ -309,6 +338,7 @@ nlohmann::json QaBenchResult::ToJson() const {
           {"test_rows_in_train", test_rows_in_train},
           {"bm25", SideJson(bm25, false)},
           {"model", SideJson(model, true)},
+          {"model_minus_bm25", GainJson(p1_gain, f1_gain)},
           {"train_seconds", std::round(train_seconds * 1000) / 1000},
           {"threshold", report.threshold}};
 }
@@ -329,6 +359,9 @@ std::string QaBenchResult::ToText() const {
   };
   line("bm25    ", bm25);
   line("model   ", model);
+  o << "model - bm25, paired over the same rows:";
+  if (p1_gain) o << " P@1 " << GainText(*p1_gain) << ",";
+  o << " token-F1 " << GainText(f1_gain) << "\n";
   o << "latency p50/p99 ms: bm25 " << bm25.p50_ms << "/" << bm25.p99_ms << ", model " << model.p50_ms << "/"
     << model.p99_ms << "\n";
   return o.str();

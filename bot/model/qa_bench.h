@@ -14,6 +14,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "bot/model/eval.h"
 #include "bot/model/local_model.h"
 #include "connectors/util/status.h"
 
@@ -48,6 +49,9 @@ struct QaSide {
   std::optional<double> precision, coverage;          // at the model's threshold (model only)
   std::optional<double> coverage_at_p90;              // best coverage with precision >= 90% (model only)
   double p50_ms = 0, p99_ms = 0;                      // answer latency
+  // Per test row, in test order: 1/0 for a right first label (with --label),
+  // the token-F1. What the paired comparison and pooled folds are made of.
+  std::vector<double> row_p1, row_f1;
 };
 
 struct QaBenchResult {
@@ -55,6 +59,9 @@ struct QaBenchResult {
   size_t test_rows_in_train = 0;  // test questions asked word for word in training (a leak)
   double train_seconds = 0;
   QaSide bm25, model;
+  // model minus BM25 on the same rows, with a 95% paired-bootstrap interval.
+  std::optional<PairedDifference> p1_gain;  // with --label
+  PairedDifference f1_gain;
   TrainReport report;
   nlohmann::json ToJson() const;  // metrics in percent
   std::string ToText() const;

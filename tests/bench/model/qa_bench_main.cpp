@@ -18,6 +18,7 @@ static int CrossValidate(const deskbot::model::QaBenchOptions& options, int k) {
     return 1;
   }
   double n = 0, sums[9] = {};
+  deskbot::model::QaSide pooled_bm25, pooled_model;  // every fold's rows, for one paired interval
   for (int fold = 0; fold < k; ++fold) {
     std::vector<deskbot::model::QaRow> train, valid, test;
     for (const auto& r : *rows) {
@@ -31,6 +32,12 @@ static int CrossValidate(const deskbot::model::QaBenchOptions& options, int k) {
       std::cerr << res.status().ToString() << "\n";
       return 1;
     }
+    auto append = [](const deskbot::model::QaSide& from, deskbot::model::QaSide* to) {
+      to->row_p1.insert(to->row_p1.end(), from.row_p1.begin(), from.row_p1.end());
+      to->row_f1.insert(to->row_f1.end(), from.row_f1.begin(), from.row_f1.end());
+    };
+    append(res->bm25, &pooled_bm25);
+    append(res->model, &pooled_model);
     double q = static_cast<double>(res->queries);
     double v[9] = {res->bm25.p1.value_or(0), res->bm25.f1, res->model.p1.value_or(0), res->model.mrr.value_or(0),
                    res->model.f1, res->model.rouge_l, res->model.coverage_at_p90.value_or(0),
@@ -43,6 +50,12 @@ static int CrossValidate(const deskbot::model::QaBenchOptions& options, int k) {
   const char* names[9] = {"bm25_p1", "bm25_f1", "model_p1", "model_mrr", "model_f1", "model_rougeL",
                           "model_cov_at_p90", "model_cov_at_thr", "model_prec_at_thr"};
   for (int i = 0; i < 9; ++i) std::cout << names[i] << " " << sums[i] / n * 100 << "\n";
+  auto gain = [](const char* name, const std::vector<double>& a, const std::vector<double>& b) {
+    auto d = deskbot::model::PairedBootstrap(a, b);
+    std::cout << name << " " << d.mean * 100 << " ci95 " << d.lo * 100 << " " << d.hi * 100 << "\n";
+  };
+  if (!options.label_field.empty()) gain("gain_p1", pooled_bm25.row_p1, pooled_model.row_p1);
+  gain("gain_f1", pooled_bm25.row_f1, pooled_model.row_f1);
   return 0;
 }
 

@@ -105,6 +105,45 @@ TEST_CASE("eval: Fixed prints a metric with a fixed number of decimals", "[model
   CHECK(Fixed(1e30, 0) == "1000000000000000019884624838656");  // whole, not cut short
 }
 
+TEST_CASE("eval: a paired bootstrap interval on the difference between two systems", "[model]") {
+  // Identical systems: no difference, and no doubt about it.
+  std::vector<double> a{1, 0, 1, 0, 1}, b = a;
+  auto same = PairedBootstrap(a, b);
+  CHECK(same.mean == 0);
+  CHECK(same.lo == 0);
+  CHECK(same.hi == 0);
+  // B right on every query A gets wrong: +1 per discordant query, exactly.
+  std::vector<double> never(40, 0), always(40, 1);
+  auto all = PairedBootstrap(never, always);
+  CHECK(all.mean == 1);
+  CHECK(all.lo == 1);
+  CHECK(all.hi == 1);
+  // 10 wins and 7 losses in 97 (the twitter valid rows' shape): +3.1 points,
+  // an interval that holds the mean and 0, and is narrower with 10x the rows.
+  std::vector<double> x(97, 0), y(97, 0);
+  for (int i = 0; i < 10; ++i) y[i] = 1;
+  for (int i = 10; i < 17; ++i) x[i] = 1;
+  auto small = PairedBootstrap(x, y);
+  CHECK(small.mean == Approx(3.0 / 97));
+  CHECK(small.lo < 0);
+  CHECK(small.hi > small.mean);
+  CHECK(small.lo < small.mean);
+  std::vector<double> x10, y10;
+  for (int k = 0; k < 10; ++k) {
+    x10.insert(x10.end(), x.begin(), x.end());
+    y10.insert(y10.end(), y.begin(), y.end());
+  }
+  auto large = PairedBootstrap(x10, y10);
+  CHECK(large.mean == Approx(small.mean));
+  CHECK(large.hi - large.lo < (small.hi - small.lo) / 2);
+  // Seeded: the same interval every run.
+  auto again = PairedBootstrap(x, y);
+  CHECK(again.lo == small.lo);
+  CHECK(again.hi == small.hi);
+  // Nothing to compare.
+  CHECK(PairedBootstrap({}, {}).mean == 0);
+}
+
 TEST_CASE("qa bench: rows are read with their label; a bad line is named", "[model]") {
   deskbot::testing::TempDir dir;
   const std::string path = dir.File("qa.jsonl");
@@ -192,6 +231,19 @@ TEST_CASE("qa bench: a training file without splits trains on every row", "[mode
         std::string::npos);
   CHECK(result->bm25.p1 == reference->bm25.p1);
   CHECK(result->bm25.f1 == reference->bm25.f1);
+  // The paired comparison is made of the same rows the averages are.
+  REQUIRE(result->p1_gain);
+  REQUIRE(result->model.row_p1.size() == n_test);
+  REQUIRE(result->bm25.row_f1.size() == n_test);
+  CHECK(result->p1_gain->mean == Approx(*result->model.p1 - *result->bm25.p1));
+  CHECK(result->f1_gain.mean == Approx(result->model.f1 - result->bm25.f1));
+  CHECK(result->p1_gain->lo <= result->p1_gain->mean);
+  CHECK(result->p1_gain->hi >= result->p1_gain->mean);
+  auto gain = result->ToJson()["model_minus_bm25"];
+  CHECK(gain["p1"].get<double>() == Approx(result->p1_gain->mean * 100).margin(0.006));
+  CHECK(gain["p1_ci95"].size() == 2);
+  CHECK(gain["f1_ci95"][0].get<double>() <= gain["f1"].get<double>());
+  CHECK(result->ToText().find("model - bm25, paired over the same rows: P@1 ") != std::string::npos);
   INFO("model " << *result->model.p1 << " bm25 " << *result->bm25.p1 << " (original model " << *reference->model.p1 << ")");
   CHECK(*result->model.p1 >= *result->bm25.p1);
 
