@@ -93,6 +93,13 @@ void AddUnique(std::vector<std::string>* labels, const std::string& label) {
   if (std::find(labels->begin(), labels->end(), label) == labels->end()) labels->push_back(label);
 }
 
+// The tuning split by the names data sets give it ("valid" here and in
+// OpenAI's files, "validation" in Hugging Face's, "dev" in many papers'). A
+// "test" split is neither trained nor tuned on.
+bool IsTuningSplit(const std::string& split) {
+  return split == "valid" || split == "validation" || split == "dev";
+}
+
 TrainingExample ToExample(const QaRow& r, const std::string& source) {
   TrainingExample e;
   e.question = r.question;
@@ -157,7 +164,7 @@ util::Result<QaBenchResult> RunQaBench(const QaBenchOptions& options) {
                                          ": no row has a \"split\": give the test rows as another --test file");
   for (auto& r : *train_rows) {
     if (r.split == "train" || !has_splits) train.push_back(r);
-    else if (r.split == "valid") valid.push_back(r);
+    else if (IsTuningSplit(r.split)) valid.push_back(r);
   }
   if (same_file) test_rows = valid;
   if (train.empty()) return util::Status::InvalidArgument(options.train_path + ": no rows with split \"train\"");

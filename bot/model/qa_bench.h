@@ -24,7 +24,7 @@ struct QaRow {
   std::string id;
   std::string question;
   std::string answer;
-  std::string split;   // "train" | "valid" | other (held-out files may have none)
+  std::string split;   // "train" | "valid" (or "validation", "dev") | other (held-out files may have none)
   std::string label;   // the --label field's value, empty when none
 };
 

@@ -144,7 +144,7 @@ TEST_CASE("eval: a paired bootstrap interval on the difference between two syste
   CHECK(PairedBootstrap({}, {}).mean == 0);
 }
 
-TEST_CASE("qa bench: rows are read with their label; a bad line is named", "[model]") {
+TEST_CASE("qa bench: rows are read with their label, a bad line is named", "[model]") {
   deskbot::testing::TempDir dir;
   const std::string path = dir.File("qa.jsonl");
   std::ofstream(path) << R"({"id":"a","prompt":"q1","completion":"a1","split":"train","doc":"7"})" << "\n"
@@ -186,6 +186,46 @@ TEST_CASE("qa bench: chat rows give the asker's opening and the closing reply", 
   CHECK((*rows)[0].answer == "Update it to 5.1.");
   CHECK((*rows)[0].split == "train");
   CHECK(skipped == 3);
+}
+
+// Data sets name the tuning split "valid", "validation" or "dev"; a "test"
+// split in the training file is neither trained nor tuned on.
+TEST_CASE("qa bench: the tuning split by its other names, test rows left alone", "[model]") {
+  deskbot::testing::TempDir dir;
+  const std::string original = std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl";
+  auto all = ReadQaJsonl(original, "topic", nullptr);
+  REQUIRE(all.ok());
+  std::ofstream renamed(dir.File("renamed.jsonl"));
+  size_t n_train = 0, n_valid = 0;
+  for (const auto& r : *all) {
+    nlohmann::json j = {{"id", r.id}, {"question", r.question}, {"answer", r.answer}, {"topic", r.label}};
+    if (r.split == "valid") {
+      j["split"] = n_valid++ % 2 ? "validation" : "dev";
+    } else {
+      j["split"] = r.split;
+      n_train += r.split == "train";
+      if (n_train <= 3) {  // a held-out copy with another answer: must not be learned
+        nlohmann::json t = j;
+        t["split"] = "test";
+        t["answer"] = "Unrelated text that no test row shares.";
+        renamed << t.dump() << "\n";
+      }
+    }
+    renamed << j.dump() << "\n";
+  }
+  renamed.close();
+  QaBenchOptions options{dir.File("renamed.jsonl"), dir.File("renamed.jsonl"), "topic", {}};
+  auto result = RunQaBench(options);
+  REQUIRE(result.ok());
+  CHECK(result->train_rows == n_train);
+  CHECK(result->valid_rows == n_valid);
+  CHECK(result->queries == n_valid);
+  CHECK(result->report.calibration == "valid");
+  auto reference = RunQaBench({original, original, "topic", {}});
+  REQUIRE(reference.ok());
+  CHECK(result->bm25.p1 == reference->bm25.p1);
+  CHECK(result->bm25.f1 == reference->bm25.f1);
+  CHECK(result->model.p1 == reference->model.p1);
 }
 
 // The sample help desk's rows, split into a training file of chat rows
