@@ -190,7 +190,7 @@ TEST_CASE("slack: redelivery and app_mention + message for one post give one que
   CHECK(AgentPosts(s.fake()).size() == 1);
 }
 
-TEST_CASE("slack: traffic that is not a question is stored done at receipt; questions wait",
+TEST_CASE("slack: traffic that is not a question is stored done at receipt, questions wait",
           "[integration][slack]") {
   SlackServer s(false, /*workers=*/0);  // nothing is processed: what is done was triaged
   REQUIRE(s.Event(EventCallback("EvNoise1", "message", "1700000007.000100", "lunch?", "C0RANDOM")).status ==

@@ -102,7 +102,7 @@ TEST_CASE("web chat: ask, approve as an agent, the asker sees the answer", "[int
   CHECK(api.Get("/healthz").status == 200);
 }
 
-TEST_CASE("web chat: below the threshold the asker gets a notice; an agent's edit is the answer",
+TEST_CASE("web chat: below the threshold the asker gets a notice, an agent's edit is the answer",
           "[integration][webchat]") {
   WebChatServer server;
   Api api(server.base());

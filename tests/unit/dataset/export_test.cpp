@@ -49,7 +49,7 @@ TEST_CASE("dataset: the repo's prompts load and render", "[export]") {
   CHECK_FALSE(PromptSet::Load("/nonexistent").ok());
 }
 
-TEST_CASE("dataset: chat export: system, user, assistant; escaping; UTF-8", "[export]") {
+TEST_CASE("dataset: chat export: system, user, assistant, escaping, UTF-8", "[export]") {
   auto r = ExampleRenderer::Create(RepoPrompts(), {});
   REQUIRE(r.ok());
   std::string line;

@@ -49,7 +49,7 @@ TEST_CASE("dataset: unresolved tickets are dropped", "[extract]") {
   CHECK(ExtractPair(t).drop_reason == kDropNotResolved);
 }
 
-TEST_CASE("dataset: answer = last substantive agent reply; clarifications join the question", "[extract]") {
+TEST_CASE("dataset: answer = last substantive agent reply, clarifications join the question", "[extract]") {
   Ticket t = MakeTicket(
       "2", "Outlook crashes",
       {Msg(Role::kRequester, true, "Outlook crashes when I open the calendar."),
@@ -73,7 +73,7 @@ TEST_CASE("dataset: no substantive reply: the longest public agent reply is used
   CHECK(r.pair->pair.answer == "Back up now.");
 }
 
-TEST_CASE("dataset: generic subjects are left out; a repeated subject is not doubled", "[extract]") {
+TEST_CASE("dataset: generic subjects are left out, a repeated subject is not doubled", "[extract]") {
   Ticket generic = MakeTicket("4", "Re: Help", {Msg(Role::kRequester, true, "My mouse is not working at all."),
                                                 Msg(Role::kAgent, true, "Replace the batteries in the mouse, please.")});
   CHECK(ExtractPair(generic).pair->pair.question == "My mouse is not working at all.");

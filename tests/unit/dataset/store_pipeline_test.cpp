@@ -106,7 +106,7 @@ TEST_CASE("dataset: BuildDataset stores redacted, split pairs and a snapshot", "
   CHECK(reseeded->content_hash != report->content_hash);
 }
 
-TEST_CASE("dataset: ExportDataset writes each format and split; the safety net redacts", "[pipeline][store][export]") {
+TEST_CASE("dataset: ExportDataset writes each format and split, the safety net redacts", "[pipeline][store][export]") {
   auto store = StoreWithTickets();
   REQUIRE(BuildDataset(*store, Options()).ok());
   Pair approved;

@@ -323,7 +323,7 @@ TEST_CASE("An oversized body is refused and not retried", "[http][client]") {
   CHECK(ok->body.size() == 5000);
 }
 
-TEST_CASE("HTTP errors map to status codes; fail_on_http_error=false returns them", "[http][client]") {
+TEST_CASE("HTTP errors map to status codes, fail_on_http_error=false returns them", "[http][client]") {
   TestServer server([](const Received& r) {
     if (r.path == "/missing") return Reply::Json(404, "{\"message\":\"Not Found\"}");
     if (r.path == "/bad") return Reply::Json(400, "{\"message\":\"Couldn't parse query\"}");

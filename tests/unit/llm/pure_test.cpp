@@ -63,7 +63,7 @@ TEST_CASE("settings: provider endpoint from [openai], key from a file, never fro
   CHECK(refused.status().message().find("sk-written") == std::string::npos);
 }
 
-TEST_CASE("settings: the key from DESKBOT_OPENAI_API_KEY; [llm] falls back to [openai]", "[llm][settings]") {
+TEST_CASE("settings: the key from DESKBOT_OPENAI_API_KEY, [llm] falls back to [openai]", "[llm][settings]") {
   ::setenv("DESKBOT_OPENAI_API_KEY", "sk-from-env-0123456789", 1);
   Config c = MustConfig("[openai]\nbase_url = \"https://provider.test/v1\"\n[llm]\ntimeout_seconds = 7\n");
   auto provider = ProviderEndpoint(c, true);

@@ -120,7 +120,7 @@ TEST_CASE("model: confidence and report are sane", "[model]") {
   }
 }
 
-TEST_CASE("model: save and load give the same answers; a changed file is refused", "[model]") {
+TEST_CASE("model: save and load give the same answers, a changed file is refused", "[model]") {
   auto& t = Sample();
   testing::TempDir dir;
   const std::string path = dir.File("m1");

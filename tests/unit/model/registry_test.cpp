@@ -142,7 +142,7 @@ TEST_CASE("registry: a corrupt model file is refused and the promoted version ke
   }
 }
 
-TEST_CASE("registry: training with no pairs is a clear error; settings are checked", "[model]") {
+TEST_CASE("registry: training with no pairs is a clear error, settings are checked", "[model]") {
   testing::TempDir dir;
   auto config = Config::LoadString("data_dir = \"" + dir.File("data") + "\"\n");
   REQUIRE(config.ok());

@@ -86,7 +86,7 @@ TEST_CASE("text: the @handles a message addresses", "[model]") {
   CHECK(h.empty());
 }
 
-TEST_CASE("bm25: the document with the rare term wins; files round-trip and refuse damage", "[model]") {
+TEST_CASE("bm25: the document with the rare term wins, files round-trip and refuse damage", "[model]") {
   Vocabulary v;
   std::vector<std::vector<std::int32_t>> docs = {
       {v.Add("vpn"), v.Add("drops"), v.Add("home")},

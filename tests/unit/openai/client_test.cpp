@@ -297,7 +297,7 @@ TEST_CASE("openai: client: a failed job's error is surfaced", "[openai][client]"
   }
 }
 
-TEST_CASE("openai: client: cancel a running job; cancelling a finished one is refused", "[openai][client]") {
+TEST_CASE("openai: client: cancel a running job, cancelling a finished one is refused", "[openai][client]") {
   Harness h;
   std::string id = h.CreateSupervisedJob();
   REQUIRE(h.fake.AdvanceJob(id).ok());

@@ -104,7 +104,7 @@ TEST_CASE("SearchTickets sends RT's parameters and reads string ids, requestors 
   CHECK_THAT(bad.status().message(), Catch::Contains("Couldn't parse query"));
 }
 
-TEST_CASE("GetTicket reads numeric ids; unknown tickets are NotFound", "[rt]") {
+TEST_CASE("GetTicket reads numeric ids, unknown tickets are NotFound", "[rt]") {
   fake_rt::FakeRt fake;
   auto client = TokenClient(fake);
   rt::Ticket t = Ok(client->GetTicket(5));
@@ -177,7 +177,7 @@ TEST_CASE("Batched transaction and attachment searches", "[rt]") {
   CHECK(part_ids == std::vector<std::int64_t>{10, 14, 20, 22, 23, 40, 41, 42, 45, 49});  // no multipart container
 }
 
-TEST_CASE("Writes: create, comment, correspond, set status; refusals are errors", "[rt]") {
+TEST_CASE("Writes: create, comment, correspond, set status, refusals are errors", "[rt]") {
   fake_rt::FakeRt fake;
   auto client = TokenClient(fake);
   rt::NewTicket nt;

@@ -119,7 +119,7 @@ TEST_CASE("RtSource maps RT's conversation onto requester and agent messages", "
   CHECK(fake.Count("history") == 0);
 }
 
-TEST_CASE("RtSource pages by keyset; a re-run with the cursor fetches nothing", "[rt][source]") {
+TEST_CASE("RtSource pages by keyset, a re-run with the cursor fetches nothing", "[rt][source]") {
   fake_rt::FakeRt fake;
   auto source = Ok(RtSource::Create(Options(fake, 2)));
   Run first = Drain(*source, std::nullopt);
@@ -187,7 +187,7 @@ TEST_CASE("RtSource reads again a ticket updated in the second it was read", "[r
   CHECK(second.tickets[0].external_id == "5");
 }
 
-TEST_CASE("RtSource falls back to per-ticket reads; errors name source and ticket", "[rt][source]") {
+TEST_CASE("RtSource falls back to per-ticket reads, errors name source and ticket", "[rt][source]") {
   fake_rt::FakeRt fake;
   fake.fail_batch = true;
   auto source = Ok(RtSource::Create(Options(fake)));

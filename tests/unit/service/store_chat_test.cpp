@@ -159,7 +159,7 @@ TEST_CASE("claimed inbox events complete with their effects in one transaction",
   }
 }
 
-TEST_CASE("events triaged at receipt are stored done; ignored ones complete as a batch",
+TEST_CASE("events triaged at receipt are stored done, ignored ones complete as a batch",
           "[service][store]") {
   auto store = OpenMemory();
   InboxEvent noise = Event("noise");
@@ -465,7 +465,7 @@ TEST_CASE("chat messages are stored once per outbox row", "[service][store]") {
   CHECK(!store->FindChatMessageByOutbox(oid + 100)->has_value());
 }
 
-TEST_CASE("service state survives reopening; migration 2 upgrades a version-1 store",
+TEST_CASE("service state survives reopening, migration 2 upgrades a version-1 store",
           "[service][store]") {
   deskbot::testing::TempDir dir;
   const std::string path = dir.File("s.db");

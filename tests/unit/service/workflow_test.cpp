@@ -292,7 +292,7 @@ TEST_CASE("a duplicate inbox event gets one reply", "[service]") {
   CHECK(h.store->ListVerdicts(sid)->size() == 1);
 }
 
-TEST_CASE("commands get a reply; unknown events are ignored; bad payloads fail and stay",
+TEST_CASE("commands get a reply, unknown events are ignored, bad payloads fail and stay",
           "[service]") {
   Harness h;
   h.Receive("c1", {{"type", "command"}, {"name", "status"}, {"user", "U9"}});
@@ -352,7 +352,7 @@ TEST_CASE("a batch marks its ignored events done together and stops where it is 
   CHECK(counts->inbox_processing == 2);
 }
 
-TEST_CASE("an outbox send failure is retried and sent once; a permanent one is not retried",
+TEST_CASE("an outbox send failure is retried and sent once, a permanent one is not retried",
           "[service]") {
   Harness h;
   h.Ask("e1", "vpn?");

@@ -154,7 +154,7 @@ TEST_CASE("socket mode: ack payloads, handler failures and large frames") {
   CHECK(rig.fake.acks()[2].envelope_id == "08cfc559-d933-402e-a5c1-79e135afaae4");
 }
 
-TEST_CASE("socket mode: keeps N connections; the same envelope on two is handled and acked twice") {
+TEST_CASE("socket mode: keeps N connections, the same envelope on two is handled and acked twice") {
   Rig rig;
   slack::SocketModeClient client(FastOptions(2), rig.Opener(), rig.Handler());
   REQUIRE(client.Start().ok());

@@ -132,7 +132,7 @@ TEST_CASE("slack web api: ok:false errors become Statuses with Slack's code") {
   }
 }
 
-TEST_CASE("slack web api: invalid_auth is permanent and never retried; the token stays secret") {
+TEST_CASE("slack web api: invalid_auth is permanent and never retried, the token stays secret") {
   Fixture f("xoxb-wrong-secret-token");
   auto r = f.api->PostMessage({"C1", "hello", "", ""});
   REQUIRE_FALSE(r.ok());

@@ -798,7 +798,7 @@ TEST_CASE("store: the inbox and outbox claims use an index, not a scan of every 
 
 namespace deskbot {
 
-TEST_CASE("store.synchronous: full opens and stores; an unknown value is refused", "[store]") {
+TEST_CASE("store.synchronous: full opens and stores, an unknown value is refused", "[store]") {
   TempDir dir;
   SqliteOptions full;
   full.synchronous = "full";
