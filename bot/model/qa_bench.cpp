@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <sstream>
 #include <unordered_set>
 
@@ -43,6 +44,10 @@ void ReadMessages(const nlohmann::json& messages, QaRow* r) {
       r->question += content;
     }
   }
+}
+
+double Mean(const std::vector<double>& v) {
+  return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -163,8 +168,8 @@ util::Result<QaBenchResult> RunQaBench(const QaBenchOptions& options) {
     return util::Status::InvalidArgument(options.train_path +
                                          ": no row has a \"split\": give the test rows as another --test file");
   for (auto& r : *train_rows) {
-    if (r.split == "train" || !has_splits) train.push_back(r);
-    else if (IsTuningSplit(r.split)) valid.push_back(r);
+    if (r.split == "train" || !has_splits) train.push_back(std::move(r));
+    else if (IsTuningSplit(r.split)) valid.push_back(std::move(r));
   }
   if (same_file) test_rows = valid;
   if (train.empty()) return util::Status::InvalidArgument(options.train_path + ": no rows with split \"train\"");
@@ -195,7 +200,7 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
   {
     Bm25Baseline bm25(train);
     std::vector<std::pair<float, std::uint32_t>> hits;
-    double p1 = 0, mrr = 0, f1 = 0, rl = 0;
+    double mrr = 0, rl = 0;
     std::vector<double> ms;
     for (const auto& row : test_rows) {
       auto t0 = std::chrono::steady_clock::now();
@@ -213,16 +218,14 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
           mrr += ReciprocalRank(labels, row.label);
         }
       }
-      p1 += row_p1;
-      f1 += row_f1;
       result.bm25.row_p1.push_back(row_p1);
       result.bm25.row_f1.push_back(row_f1);
     }
     double n = static_cast<double>(test_rows.size());
-    result.bm25.f1 = f1 / n;
+    result.bm25.f1 = Mean(result.bm25.row_f1);
     result.bm25.rouge_l = rl / n;
     if (labelled) {
-      result.bm25.p1 = p1 / n;
+      result.bm25.p1 = Mean(result.bm25.row_p1);
       result.bm25.mrr = mrr / n;
     }
     result.bm25.p50_ms = Percentile(ms, 0.5);
@@ -238,7 +241,7 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
   if (!model.ok()) return model.status();
   result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  double p1 = 0, mrr = 0, f1 = 0, rl = 0;
+  double mrr = 0, rl = 0;
   size_t answered = 0, answered_right = 0;
   std::vector<std::pair<double, bool>> confidence_correct;
   std::vector<double> ms;
@@ -251,7 +254,6 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
     if (!ranking.answers.empty()) {
       const auto& text = (*model)->answer(ranking.answers[0].reply_doc);
       tf1 = TokenF1(text, row.answer);
-      f1 += tf1;
       rl += RougeL(text, row.answer);
       if (labelled) {
         std::vector<std::string> labels;
@@ -262,7 +264,6 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
         right = AnswerKey(text) == AnswerKey(row.answer) || tf1 >= options.model.correct_f1;
       }
     }
-    p1 += right ? 1 : 0;
     result.model.row_p1.push_back(right ? 1 : 0);
     result.model.row_f1.push_back(tf1);
     bool answers = !ranking.answers.empty() && ranking.confidence >= (*model)->threshold();
@@ -273,10 +274,10 @@ util::Result<QaBenchResult> RunQaBenchRows(const std::vector<QaRow>& train, cons
     confidence_correct.emplace_back(ranking.confidence, right);
   }
   double n = static_cast<double>(test_rows.size());
-  result.model.f1 = f1 / n;
+  result.model.f1 = Mean(result.model.row_f1);
   result.model.rouge_l = rl / n;
   if (labelled) {
-    result.model.p1 = p1 / n;
+    result.model.p1 = Mean(result.model.row_p1);
     result.model.mrr = mrr / n;
   }
   result.model.coverage = answered / n;
