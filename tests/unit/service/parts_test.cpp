@@ -12,12 +12,12 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/service/inbox_writer.h"
-#include "connectors/http/client.h"
-#include "connectors/http/server.h"
 #include "bot/service/logging.h"
 #include "bot/service/metrics.h"
 #include "bot/service/scheduler.h"
 #include "bot/store/sqlite_store.h"
+#include "connectors/http/client.h"
+#include "connectors/http/server.h"
 
 using namespace deskbot;
 using namespace deskbot::service;
