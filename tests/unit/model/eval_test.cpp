@@ -188,11 +188,14 @@ TEST_CASE("qa bench: chat rows give the asker's opening and the closing reply", 
   CHECK(skipped == 3);
 }
 
+// The sample help desk's rows with train/valid splits and a "topic" label.
+static std::string SampleQaFile() { return std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl"; }
+
 // Data sets name the tuning split "valid", "validation" or "dev"; a "test"
 // split in the training file is neither trained nor tuned on.
 TEST_CASE("qa bench: the tuning split by its other names, test rows left alone", "[model]") {
   deskbot::testing::TempDir dir;
-  const std::string original = std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl";
+  const std::string original = SampleQaFile();
   auto all = ReadQaJsonl(original, "topic", nullptr);
   REQUIRE(all.ok());
   std::ofstream renamed(dir.File("renamed.jsonl"));
@@ -232,7 +235,7 @@ TEST_CASE("qa bench: the tuning split by its other names, test rows left alone",
 // without splits (one split's export) and a test file of its valid rows.
 TEST_CASE("qa bench: a training file without splits trains on every row", "[model]") {
   deskbot::testing::TempDir dir;
-  auto all = ReadQaJsonl(std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl", "topic", nullptr);
+  auto all = ReadQaJsonl(SampleQaFile(), "topic", nullptr);
   REQUIRE(all.ok());
   std::ofstream train(dir.File("train.jsonl")), test(dir.File("test.jsonl"));
   size_t n_train = 0, n_test = 0;
@@ -262,8 +265,7 @@ TEST_CASE("qa bench: a training file without splits trains on every row", "[mode
   CHECK(result->ToText().find("tuned on held-out training questions (0 valid rows)") != std::string::npos);
   CHECK(result->ToText().find("warning") == std::string::npos);
   // The same rows as the original file's train/valid run, so the same BM25.
-  QaBenchOptions original{std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl",
-                          std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl", "topic", {}};
+  QaBenchOptions original{SampleQaFile(), SampleQaFile(), "topic", {}};
   auto reference = RunQaBench(original);
   REQUIRE(reference.ok());
   CHECK(reference->report.calibration == "valid");
@@ -288,8 +290,7 @@ TEST_CASE("qa bench: a training file without splits trains on every row", "[mode
   CHECK(*result->model.p1 >= *result->bm25.p1);
 
   // Testing on the training rows is allowed, and said.
-  QaBenchOptions leaky{dir.File("train.jsonl"), std::string(DESKBOT_TEST_DATA_DIR) + "/model/qa_small.jsonl",
-                       "topic", {}};
+  QaBenchOptions leaky{dir.File("train.jsonl"), SampleQaFile(), "topic", {}};
   auto leaked = RunQaBench(leaky);
   REQUIRE(leaked.ok());
   CHECK(leaked->test_rows_in_train == n_train);
